@@ -1,0 +1,120 @@
+/**
+ * The one interface every provider implements. It is restic-sized on purpose: what initialize, check,
+ * inventory and the restic code need, nothing more. Keys are relative to the bucket/container root
+ * (for `local`, to the storage root directory) and use `/` as separator, never a leading `/`.
+ */
+
+export interface CallOptions {
+  /** Aborts the call; adapters pass it to their SDK so every network call has a deadline. */
+  signal?: AbortSignal;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified?: Date;
+  /** Provider's entity tag, when it has one (quotes stripped). */
+  etag?: string;
+  /** Base64 MD5 of the content, when the provider reports one. */
+  contentMd5?: string;
+}
+
+export interface PutOptions extends CallOptions {
+  /**
+   * Create only if no object exists under the key. Exactly one of many concurrent creators succeeds;
+   * the others get a StorageError with code AlreadyExists or PreconditionFailed. Adapters whose server
+   * ignores or rejects conditional writes implement a fallback that keeps this guarantee and report
+   * `capabilities.conditionalWrites = false`.
+   */
+  ifNotExists?: boolean;
+  contentType?: string;
+}
+
+export interface PutResult {
+  etag?: string;
+  /** Base64 MD5 the store computed over what it received; lets a caller verify a write without reading it back. */
+  contentMd5?: string;
+}
+
+export interface ListOptions extends CallOptions {
+  /** Continue from a previous page. */
+  pageToken?: string;
+  /** At most this many entries in the page (the adapter may return fewer). */
+  limit?: number;
+  /** When set (always `/`), keys below the next separator are folded into `prefixes`. */
+  delimiter?: '/';
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  /** Folded "directories", each ending with `/`, when a delimiter was given. */
+  prefixes: string[];
+  /** Absent on the last page. */
+  nextPageToken?: string;
+}
+
+export interface StoreCapabilities {
+  /** The server itself enforces `ifNotExists` (If-None-Match: *, ifGenerationMatch=0, O_EXCL, …). */
+  conditionalWrites: boolean;
+  /** `put` returns a content MD5 the caller can compare against, so a write probe needs no read-back. */
+  putReturnsChecksum: boolean;
+  /** `deleteMany` removes many keys in one request. */
+  batchDelete: boolean;
+}
+
+export interface ObjectStore {
+  readonly provider: string;
+  /** Bucket/container/root directory this store addresses, for messages and identity. */
+  readonly location: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Whether the bucket/container exists. Throws on auth or network failures (never returns false for them). */
+  bucketExists(options?: CallOptions): Promise<boolean>;
+  /** Creates the bucket/container; AlreadyExists when it is there. */
+  createBucket(options?: CallOptions): Promise<void>;
+
+  /** Metadata of one object; NotFound (subject `object`, or `bucket` when the bucket is missing). */
+  stat(key: string, options?: CallOptions): Promise<ObjectInfo>;
+  /** Whole content of one object. */
+  get(key: string, options?: CallOptions): Promise<Uint8Array>;
+  put(key: string, body: Uint8Array, options?: PutOptions): Promise<PutResult>;
+  /** One page of keys starting with `prefix`, in lexicographic order. A missing bucket is NotFound (subject `bucket`). */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /** Removes one object. Idempotent: deleting a missing key succeeds. */
+  delete(key: string, options?: CallOptions): Promise<void>;
+  /** Removes many objects (batched where the provider can). Idempotent like `delete`. */
+  deleteMany(keys: readonly string[], options?: CallOptions): Promise<void>;
+
+  /** Releases sockets and timers. */
+  close(): Promise<void>;
+}
+
+/** Joins key parts with single slashes, dropping empty parts and stray slashes. */
+export function joinKey(...parts: (string | undefined)[]): string {
+  return parts
+    .filter((part): part is string => part !== undefined && part !== '')
+    .join('/')
+    .split('/')
+    .filter((segment) => segment !== '')
+    .join('/');
+}
+
+/** A prefix as a key directory: `a/b/` for `a/b`, `` for the root. */
+export function asDirectory(prefix: string): string {
+  const key = joinKey(prefix);
+  return key === '' ? '' : `${key}/`;
+}
+
+/** Lists every object under a prefix, page by page, without holding more than one page. */
+export async function* listAll(
+  store: ObjectStore,
+  prefix: string,
+  options: Omit<ListOptions, 'pageToken'> = {},
+): AsyncGenerator<ObjectInfo> {
+  let pageToken: string | undefined;
+  do {
+    const page = await store.list(prefix, { ...options, pageToken });
+    yield* page.objects;
+    pageToken = page.nextPageToken;
+  } while (pageToken !== undefined);
+}

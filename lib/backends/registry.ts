@@ -1,0 +1,51 @@
+/**
+ * Provider registry. Adapters are imported lazily, so a bundle and a cold start pay only for the
+ * provider (and SDK) in use. Each adapter module exports `createStore`.
+ */
+import type { BackendConfig, Provider } from '../config/backend.js';
+import type { SecretBag } from '../credentials/secret.js';
+import type { ObjectStore } from './object-store.js';
+import { StorageError } from './errors.js';
+
+export interface StoreContext {
+  credentials: SecretBag;
+  /** options.endpoint: overrides or supplies the service endpoint. */
+  endpoint?: string;
+  /** Bounds the adapter's own set-up calls (token fetches, region discovery). */
+  signal?: AbortSignal;
+  /** Where the function sees local volumes (an EFS mount in Lambda); see lib/backends/local.ts. */
+  localVolumeRoot?: string;
+}
+
+export type StoreFactory<B extends BackendConfig = BackendConfig> = (backend: B, context: StoreContext) => Promise<ObjectStore>;
+
+type AdapterModule<P extends Provider> = { createStore: StoreFactory<Extract<BackendConfig, { provider: P }>> };
+type Loaders = { [P in Provider]?: () => Promise<AdapterModule<P>> };
+
+const loaders: Loaders = {
+  local: () => import('./local.js'),
+};
+
+export function supportedProviders(): Provider[] {
+  return (Object.keys(loaders) as Provider[]).sort();
+}
+
+export function isProviderSupported(provider: Provider): boolean {
+  return loaders[provider] !== undefined;
+}
+
+/** Opens a store for a backend; Unimplemented (HTTP 501 at the edge) for a provider without an adapter. */
+export async function openStore(backend: BackendConfig, context: StoreContext): Promise<ObjectStore> {
+  const load = loaders[backend.provider] as (() => Promise<AdapterModule<typeof backend.provider>>) | undefined;
+  if (!load) {
+    throw new StorageError({
+      code: 'Unimplemented',
+      message: `provider "${backend.provider}" is not supported yet`,
+      provider: backend.provider,
+      operation: 'connect',
+      hint: `supported providers: ${supportedProviders().join(', ')}`,
+    });
+  }
+  const adapter = await load();
+  return (adapter.createStore as StoreFactory)(backend, context);
+}

@@ -1,0 +1,55 @@
+/**
+ * The request every function takes, from every event source:
+ * `{ storage, credentials?, options? }` (later issues add sections such as `notify`).
+ */
+import { z } from 'zod';
+import { parseStorage } from './manifests.js';
+import type { StorageTarget } from './backend.js';
+import { parseOrThrow, RequestError } from '../api/request-error.js';
+
+const credentialsReference = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^[a-z][a-z0-9-]*(:.*)?$/, 'must be a reference such as "env", "dir:/path" or "aws-secretsmanager:<id>"');
+
+export const optionsSchema = z.strictObject({
+  /** Service endpoint for any provider (emulators, sovereign clouds, private endpoints). */
+  endpoint: z.string().min(1).max(2048).optional(),
+  /** initialize: create the bucket/container when it is missing. */
+  createBucket: z.boolean().optional(),
+  /** initialize: accept a prefix that already holds data but no metadata.yaml. */
+  adopt: z.boolean().optional(),
+  /** check: skip the write probe, for read-only credentials. */
+  readOnly: z.boolean().optional(),
+  /** Upper bound for the whole operation; the invocation's remaining time bounds it too. */
+  timeoutSeconds: z.number().positive().max(900).optional(),
+});
+export type OperationOptions = z.output<typeof optionsSchema>;
+
+export const requestEnvelope = z.strictObject({
+  storage: z.unknown().refine((value) => value !== undefined && value !== null, 'required'),
+  credentials: credentialsReference.optional(),
+  options: optionsSchema.optional(),
+});
+
+export interface OperationRequest {
+  storage: StorageTarget;
+  credentials?: string;
+  options: OperationOptions;
+}
+
+/** Body (already decoded from JSON or YAML) → OperationRequest, or a RequestError naming every bad field. */
+export function parseRequest(body: unknown): OperationRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new RequestError('InvalidRequest', 'the request must be an object with a "storage" field', [
+      { path: '', message: 'expected an object: { storage, credentials?, options? }' },
+    ]);
+  }
+  const envelope = parseOrThrow(requestEnvelope, body, [], 'request');
+  return {
+    storage: parseStorage(envelope.storage, ['storage']),
+    credentials: envelope.credentials,
+    options: envelope.options ?? {},
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * check: is the storage usable right now? Independent probes run side by side (list one key, verify the
+ * marker, the write probe), so a healthy backend costs a PUT then a DELETE on the critical path.
+ * Backend faults never throw out of check: each becomes a condition.
+ */
+import type { OperationRequest } from '../config/request.js';
+import { ConditionType } from '../status/conditions.js';
+import { CLEANUP_RESERVE_MS, type OperationContext } from './context.js';
+import { markerFor } from './markers/index.js';
+import { attempt, recordConnectivity, writeProbe, type Outcome } from './probes.js';
+import type { OperationResult } from './result.js';
+import { withStorage } from './scope.js';
+
+export function check(request: OperationRequest, context: OperationContext): Promise<OperationResult> {
+  return withStorage('check', request, context, async (scope) => {
+    const { store, status, prefix, deadline } = scope;
+    const cleanupDeadline = deadline.reserve(-CLEANUP_RESERVE_MS);
+    const [listing, probe, markerOutcomes] = await Promise.all([
+      status.time('list', () => attempt(store, 'list', () => store.list(prefix, { limit: 1, signal: deadline.signal() }), prefix)),
+      request.options.readOnly
+        ? undefined
+        : status.time('writeProbe', () => writeProbe(store, prefix, deadline, cleanupDeadline)),
+      status.time('marker', () => markerFor(request.storage).verify(scope)),
+    ]);
+
+    if (listing.ok) {
+      status.ok(ConditionType.BackendReadable, 'Readable', `Listed the prefix (${listing.value.objects.length > 0 ? 'not empty' : 'empty'}).`);
+    } else {
+      status.fail(ConditionType.BackendReadable, listing.error, 'cannot list the prefix');
+    }
+    if (!probe) {
+      status.unknown(ConditionType.BackendWritable, 'Skipped', 'Write probe skipped (options.readOnly).', 'Info');
+    } else if (probe.ok) {
+      status.ok(ConditionType.BackendWritable, 'Writable', `Wrote, verified (${probe.value.verifiedBy}) and deleted a probe object.`);
+    } else {
+      status.fail(ConditionType.BackendWritable, probe.error, 'write probe failed');
+    }
+    const outcomes: Outcome<unknown>[] = [listing, ...markerOutcomes];
+    if (probe) outcomes.push(probe);
+    recordConnectivity(status, outcomes);
+  });
+}

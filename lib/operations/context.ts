@@ -1,0 +1,14 @@
+/** What every operation gets from its caller (a Lambda handler, the CLI, a test). */
+import type { RuntimeConfig } from '../config/runtime.js';
+import type { Deadline } from '../runtime/deadline.js';
+import type { Log } from '../runtime/log.js';
+
+export interface OperationContext {
+  /** The invocation's deadline; operations keep a reserve before it for cleanup and answering. */
+  deadline: Deadline;
+  config: RuntimeConfig;
+  log: Log;
+}
+
+/** Time kept back from the invocation's deadline for probe cleanup and for returning the status. */
+export const CLEANUP_RESERVE_MS = 1500;

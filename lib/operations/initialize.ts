@@ -1,0 +1,55 @@
+/**
+ * initialize: make the storage usable and mark it, never overwriting or deleting anything. One round
+ * trip reads the prefix and the marker side by side; a second writes the marker conditionally.
+ */
+import type { OperationRequest } from '../config/request.js';
+import { isAlreadyExists } from '../backends/errors.js';
+import { ConditionType } from '../status/conditions.js';
+import type { OperationContext } from './context.js';
+import { markerFor } from './markers/index.js';
+import { attempt, isBucketMissing, recordConnectivity, type Outcome } from './probes.js';
+import type { OperationResult } from './result.js';
+import { withStorage } from './scope.js';
+import type { ListPage } from '../backends/object-store.js';
+
+const FOREIGN_DATA_SAMPLE = 10;
+
+export function initialize(request: OperationRequest, context: OperationContext): Promise<OperationResult> {
+  return withStorage('initialize', request, context, async (scope) => {
+    const { store, status, prefix, deadline } = scope;
+    const marker = markerFor(request.storage);
+    const listPrefix = () =>
+      attempt(store, 'list', () => store.list(prefix, { delimiter: '/', limit: FOREIGN_DATA_SAMPLE, signal: deadline.signal() }), prefix);
+
+    let [listing, prefetched] = await status.time('inspect', () => Promise.all([listPrefix(), marker.prefetch(scope)]));
+    const outcomes: Outcome<unknown>[] = [listing];
+
+    if (isBucketMissing(listing)) {
+      if (!request.options.createBucket) {
+        recordConnectivity(status, outcomes);
+        status.set({
+          type: ConditionType.BackendInitialized,
+          status: 'False',
+          reason: 'NotFound',
+          message: `${store.location} does not exist`,
+          hint: listing.error.hint ?? 'create the bucket/container, or call initialize with options.createBucket',
+        });
+        return;
+      }
+      const created = await status.time('createBucket', () =>
+        attempt(store, 'createBucket', () => store.createBucket({ signal: deadline.signal() })),
+      );
+      outcomes.push(created);
+      if (!created.ok && !isAlreadyExists(created.error)) {
+        recordConnectivity(status, outcomes);
+        status.fail(ConditionType.BackendInitialized, created.error, `cannot create ${store.location}`);
+        return;
+      }
+      const empty: Outcome<ListPage> = { ok: true, value: { objects: [], prefixes: [] } };
+      [listing, prefetched] = [created.ok ? empty : await listPrefix(), await marker.prefetch(scope)];
+    }
+
+    outcomes.push(...(await status.time('mark', () => marker.initialize(scope, prefetched, listing))));
+    recordConnectivity(status, outcomes);
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * Building blocks of check and initialize: run a store call as an outcome (never a throw), derive
+ * reachability and authentication from whatever calls ran, and the write probe.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { isStorageError, StorageError, unknownError, type StorageOperation } from '../backends/errors.js';
+import { joinKey, type ObjectStore } from '../backends/object-store.js';
+import { ConditionType, type StatusBuilder } from '../status/conditions.js';
+import type { Deadline } from '../runtime/deadline.js';
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: StorageError };
+
+/** Runs one store call; every failure comes back classified. */
+export async function attempt<T>(
+  store: Pick<ObjectStore, 'provider'>,
+  operation: StorageOperation,
+  call: () => Promise<T>,
+  key?: string,
+): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (error) {
+    const classified = isStorageError(error)
+      ? error.withContext({ provider: store.provider, operation, key })
+      : unknownError(error, store.provider, operation, key);
+    return { ok: false, error: classified };
+  }
+}
+
+const NETWORK_CODES = new Set(['Unreachable', 'Timeout', 'TlsError']);
+
+/**
+ * BackendReachable and BackendAuthenticated from the outcomes of calls that ran side by side: any answer
+ * from the server proves it reachable; any answer other than Unauthenticated proves the credentials.
+ */
+export function recordConnectivity(status: StatusBuilder, outcomes: Outcome<unknown>[]): void {
+  if (outcomes.length === 0) return;
+  const errors = outcomes.flatMap((outcome) => (outcome.ok ? [] : [outcome.error]));
+  const answered = outcomes.filter((outcome) => outcome.ok || !NETWORK_CODES.has(outcome.error.code));
+  if (answered.length === 0) {
+    status.fail(ConditionType.BackendReachable, errors[0] as StorageError);
+    status.unknown(ConditionType.BackendAuthenticated, 'NotChecked', 'the backend could not be reached');
+    return;
+  }
+  status.ok(ConditionType.BackendReachable, 'Reachable', 'The backend answered.');
+  const unauthenticated = errors.find((error) => error.code === 'Unauthenticated');
+  if (unauthenticated) status.fail(ConditionType.BackendAuthenticated, unauthenticated);
+  else status.ok(ConditionType.BackendAuthenticated, 'Authenticated', 'The backend accepted the credentials.');
+}
+
+/** Probe objects live directly under the prefix with a reserved name, so nothing (not even a folder) remains. */
+export const PROBE_NAME_PREFIX = '.backupstorage-probe-';
+
+export function isProbeKey(key: string): boolean {
+  return (key.split('/').at(-1) ?? '').startsWith(PROBE_NAME_PREFIX);
+}
+
+export interface ProbeResult {
+  key: string;
+  verifiedBy: 'checksum' | 'read-back';
+}
+
+/**
+ * Puts a unique object under the prefix, verifies it (by the checksum the store returns, else by
+ * reading it back) and deletes it, always: also when the put or the verification fails or times out.
+ * The delete gets its own deadline from `cleanupDeadline`, which runs past the operation's.
+ */
+export async function writeProbe(
+  store: ObjectStore,
+  prefix: string,
+  deadline: Deadline,
+  cleanupDeadline: Deadline,
+): Promise<Outcome<ProbeResult>> {
+  const key = joinKey(prefix, `${PROBE_NAME_PREFIX}${randomUUID()}`);
+  const body = Buffer.concat([Buffer.from('backupstorage-functions write probe\n'), randomBytes(32)]);
+  const md5 = createHash('md5').update(body).digest('base64');
+  let written: Outcome<ProbeResult>;
+  try {
+    written = await attempt(store, 'put', async () => {
+      const result = await store.put(key, body, { signal: deadline.signal(), contentType: 'application/octet-stream' });
+      if (result.contentMd5 !== undefined && store.capabilities.putReturnsChecksum) {
+        if (result.contentMd5 !== md5) throw corrupted(store, key, 'the checksum the store returned does not match what was sent');
+        return { key, verifiedBy: 'checksum' as const };
+      }
+      const readBack = await store.get(key, { signal: deadline.signal() });
+      if (!Buffer.from(readBack).equals(body)) throw corrupted(store, key, 'the object read back differs from what was written');
+      return { key, verifiedBy: 'read-back' as const };
+    }, key);
+  } finally {
+    const removed = await attempt(store, 'delete', () => store.delete(key, { signal: cleanupDeadline.signal() }), key);
+    if (!removed.ok) {
+      written = {
+        ok: false,
+        error: new StorageError({
+          code: removed.error.code,
+          provider: store.provider,
+          operation: 'delete',
+          key,
+          message: `the probe object could be written but not deleted: ${removed.error.message}`,
+          hint: 'restic and KubeStash need delete permission (locks, pruning); grant delete on the prefix, and remove the leftover probe object',
+          cause: removed.error,
+        }),
+      };
+    }
+  }
+  return written!;
+}
+
+function corrupted(store: ObjectStore, key: string, message: string): StorageError {
+  return new StorageError({
+    code: 'Unknown',
+    provider: store.provider,
+    operation: 'put',
+    key,
+    message: `write verification failed: ${message}`,
+    hint: 'an S3-compatible store that stores aws-chunked framing or mangles bodies corrupts backups; check the gateway or proxy in front of the store',
+  });
+}
+
+/** A NotFound whose subject is the bucket/container itself. */
+export function isBucketMissing(outcome: Outcome<unknown>): outcome is { ok: false; error: StorageError } {
+  return !outcome.ok && outcome.error.code === 'NotFound' && outcome.error.subject === 'bucket';
+}

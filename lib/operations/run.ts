@@ -1,0 +1,35 @@
+/**
+ * The one entry into lib/ for handlers and the CLI: decoded body in, result out. Request problems are
+ * RequestErrors (4xx/501 at the edge); everything the backend does is in the returned status.
+ */
+import { RequestError } from '../api/request-error.js';
+import { isProviderSupported, supportedProviders } from '../backends/registry.js';
+import { parseRequest, type OperationRequest } from '../config/request.js';
+import type { OperationContext } from './context.js';
+import { check } from './check.js';
+import { initialize } from './initialize.js';
+import type { OperationResult } from './result.js';
+
+export type Operation = (request: OperationRequest, context: OperationContext) => Promise<OperationResult>;
+
+export const OPERATIONS = {
+  initialize,
+  check,
+} satisfies Record<string, Operation>;
+
+export type OperationName = keyof typeof OPERATIONS;
+
+export function assertProviderSupported(request: OperationRequest): void {
+  const { provider } = request.storage.backend;
+  if (!isProviderSupported(provider)) {
+    throw new RequestError('ProviderNotSupported', `provider "${provider}" is not supported yet (supported: ${supportedProviders().join(', ')})`, [
+      { path: 'storage', message: `provider "${provider}" has no adapter in this release` },
+    ]);
+  }
+}
+
+export async function runOperation(name: OperationName, body: unknown, context: OperationContext): Promise<OperationResult> {
+  const request = parseRequest(body);
+  assertProviderSupported(request);
+  return OPERATIONS[name](request, context);
+}

@@ -1,0 +1,58 @@
+/** Shared set-up of initialize and check: deadline, session, marker scope, and closing the store. */
+import { asDirectory } from '../backends/object-store.js';
+import { backendPrefix } from '../config/backend.js';
+import type { OperationRequest } from '../config/request.js';
+import { Deadline } from '../runtime/deadline.js';
+import { StatusBuilder } from '../status/conditions.js';
+import { CLEANUP_RESERVE_MS, type OperationContext } from './context.js';
+import { storageIdentity } from './identity.js';
+import type { MarkerScope } from './markers/marker.js';
+import type { OperationResult } from './result.js';
+import { openSession } from './session.js';
+
+/** The operation's own deadline: the caller's timeout, within the invocation's time less the cleanup reserve. */
+export function operationDeadline(context: OperationContext, request: OperationRequest): Deadline {
+  const wanted = request.options.timeoutSeconds !== undefined ? request.options.timeoutSeconds * 1000 : context.config.defaultTimeoutMs;
+  return context.deadline.reserve(CLEANUP_RESERVE_MS).within(wanted);
+}
+
+/**
+ * Runs `body` with an open store and a marker scope, and always returns a status: failures to resolve
+ * credentials or open the store are already conditions when `body` is skipped.
+ */
+export async function withStorage(
+  operation: string,
+  request: OperationRequest,
+  context: OperationContext,
+  body: (scope: MarkerScope) => Promise<void>,
+): Promise<OperationResult> {
+  const status = new StatusBuilder();
+  const storage = storageIdentity(request.storage, request.options.endpoint);
+  const log = context.log;
+  log.info(`${operation} started`, { storage });
+  const session = await openSession(request, context, status);
+  if (session) {
+    try {
+      await body({
+        store: session.store,
+        request,
+        context,
+        status,
+        credentials: session.credentials,
+        prefix: asDirectory(backendPrefix(request.storage.backend)),
+        deadline: operationDeadline(context, request),
+      });
+      status.extra.conditionalWrites = session.store.capabilities.conditionalWrites;
+    } finally {
+      await session.store.close().catch(() => undefined);
+    }
+  }
+  const result = { operation, storage, status: status.build() };
+  log.info(`${operation} finished`, {
+    storage,
+    phase: result.status.phase,
+    failed: result.status.conditions.filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.reason}`),
+    timings: result.status.timings,
+  });
+  return result;
+}

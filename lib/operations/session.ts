@@ -1,0 +1,108 @@
+/**
+ * The first steps every operation shares: resolve the credentials reference (KubeStash's
+ * BackendSecretFound condition), then open the store for the backend.
+ */
+import type { StorageTarget } from '../config/backend.js';
+import type { OperationRequest } from '../config/request.js';
+import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../credentials/resolve.js';
+import { SecretBag } from '../credentials/secret.js';
+import { openStore } from '../backends/registry.js';
+import type { ObjectStore } from '../backends/object-store.js';
+import { isStorageError, unknownError } from '../backends/errors.js';
+import { ConditionType, KubeStashReason, type StatusBuilder } from '../status/conditions.js';
+import type { OperationContext } from './context.js';
+
+export interface Session {
+  store: ObjectStore;
+  credentials: SecretBag;
+}
+
+/** Which reference to resolve: the request's own, else the deployment's template for the manifest's secret. */
+function credentialsReference(
+  target: StorageTarget,
+  explicit: string | undefined,
+  template: string | undefined,
+): { reference?: string; problem?: string } {
+  if (explicit) return { reference: explicit };
+  if (!target.secretName) return {};
+  if (!template) {
+    return {
+      problem: `the storage names secret "${target.secretName}" but the request has no credentials reference and the deployment sets no CREDENTIALS_SOURCE template`,
+    };
+  }
+  return {
+    reference: referenceFromTemplate(template, { name: target.secretName, namespace: target.namespace ?? 'default' }),
+  };
+}
+
+/** Resolves credentials into `status`; undefined (with a False condition) when they cannot be had. */
+export async function resolveSessionCredentials(
+  request: OperationRequest,
+  context: OperationContext,
+  status: StatusBuilder,
+): Promise<SecretBag | undefined> {
+  const secretHint =
+    'create the Secret with the keys your provider needs, and point the request’s "credentials" (or the CREDENTIALS_SOURCE template) at it';
+  let reference: string | undefined;
+  try {
+    const chosen = credentialsReference(request.storage, request.credentials, context.config.credentialsTemplate);
+    if (chosen.problem) {
+      status.set({
+        type: ConditionType.BackendSecretFound,
+        status: 'False',
+        reason: KubeStashReason.BackendSecretNotAvailable,
+        message: chosen.problem,
+        hint: 'pass "credentials" (e.g. "dir:/secrets/demo/s3-secret") or configure CREDENTIALS_SOURCE (e.g. "dir:/secrets/{namespace}/{name}")',
+      });
+      return undefined;
+    }
+    reference = chosen.reference;
+    if (!reference) return SecretBag.empty('credential-less');
+    const credentials = await status.time('credentials', () =>
+      resolveCredentials(reference as string, { signal: context.deadline.signal() }),
+    );
+    status.addSecrets(credentials.revealAll());
+    status.ok(ConditionType.BackendSecretFound, KubeStashReason.BackendSecretAvailable, 'Backend secret exists.');
+    return credentials;
+  } catch (error) {
+    const credentialsError =
+      error instanceof CredentialsError
+        ? error
+        : new CredentialsError('Unavailable', reference ?? 'unknown', 'the credentials could not be read');
+    status.set({
+      type: ConditionType.BackendSecretFound,
+      status: 'False',
+      reason: KubeStashReason.BackendSecretNotAvailable,
+      message: `${credentialsError.message} (reference ${credentialsError.reference})`,
+      hint: credentialsError.hint ?? secretHint,
+    });
+    context.log.warn('credentials not available', { reference: credentialsError.reference, code: credentialsError.code });
+    return undefined;
+  }
+}
+
+/** Credentials, then the store; undefined when either failed (the reason is in `status`). */
+export async function openSession(
+  request: OperationRequest,
+  context: OperationContext,
+  status: StatusBuilder,
+): Promise<Session | undefined> {
+  const credentials = await resolveSessionCredentials(request, context, status);
+  if (!credentials) return undefined;
+  try {
+    const store = await status.time('connect', () =>
+      openStore(request.storage.backend, {
+        credentials,
+        endpoint: request.options.endpoint,
+        signal: context.deadline.signal(),
+        localVolumeRoot: context.config.localVolumeRoot,
+      }),
+    );
+    return { store, credentials };
+  } catch (error) {
+    const storageError = isStorageError(error) ? error : unknownError(error, request.storage.backend.provider, 'connect');
+    if (storageError.code === 'Unimplemented') throw storageError;
+    status.fail(ConditionType.BackendReachable, storageError, 'cannot set up the backend client');
+    return undefined;
+  }
+}
