@@ -24,6 +24,7 @@ type Loaders = { [P in Provider]?: () => Promise<AdapterModule<P>> };
 
 const loaders: Loaders = {
   local: () => import('./local.js'),
+  gcs: () => import('./gcs.js'),
   azure: () => import('./azure.js'),
 };
 

@@ -1,0 +1,57 @@
+/**
+ * A counting semaphore: at most `limit` tasks run at once (an adapter's maxConnections), the rest wait
+ * in arrival order. A waiter whose signal fires leaves the queue without taking a slot.
+ */
+import { abortReason } from './abortable.js';
+
+export class ConcurrencyLimit {
+  readonly limit: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`concurrency limit must be a positive integer, got ${limit}`);
+    this.limit = limit;
+  }
+
+  get active(): number {
+    return this.#active;
+  }
+
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.#acquire(signal);
+    try {
+      return await task();
+    } finally {
+      this.#release();
+    }
+  }
+
+  #acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (this.#active < this.limit) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#active++;
+        resolve();
+      };
+      const onAbort = (): void => {
+        const index = this.#waiting.indexOf(grant);
+        if (index >= 0) this.#waiting.splice(index, 1);
+        reject(abortReason(signal as AbortSignal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(grant);
+    });
+  }
+
+  #release(): void {
+    this.#active--;
+    this.#waiting.shift()?.();
+  }
+}

@@ -1,0 +1,15 @@
+import { randomUUID } from 'node:crypto';
+import { clientSettings, GcsStore } from '../lib/backends/gcs.js';
+import { SecretBag } from '../lib/credentials/secret.js';
+import { describeObjectStore } from './support/conformance.js';
+import { serverInfo } from './support/servers.js';
+
+const fake = serverInfo('gcs-fake');
+const credentials = new SecretBag([['GOOGLE_PROJECT_ID', fake.projectId as string]], 'test');
+const open = (bucket: string): GcsStore =>
+  new GcsStore(bucket, clientSettings(credentials, fake.endpoint), 8);
+
+describeObjectStore('gcs (contract fake of the GCS JSON API)', {
+  store: async () => open(fake.bucket as string),
+  missingBucketStore: async () => open(`bsf-missing-${randomUUID().slice(0, 8)}`),
+});
