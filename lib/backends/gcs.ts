@@ -211,12 +211,10 @@ function describeFailure(error: unknown): GcsFailure {
   };
   let message = typeof err.message === 'string' ? err.message : '';
   let reason = typeof err.errors?.[0]?.reason === 'string' ? err.errors[0].reason : undefined;
-  let status =
-    typeof err.code === 'number'
-      ? err.code
-      : typeof err.code === 'string' && /^\d{3}$/.test(err.code)
-        ? Number(err.code)
-        : undefined;
+  // HTTP statuses only: DOMException (abort, timeout) has a small legacy numeric `code` too.
+  const rawStatus =
+    typeof err.code === 'number' ? err.code : typeof err.code === 'string' ? Number(err.code) : NaN;
+  let status = Number.isInteger(rawStatus) && rawStatus >= 100 && rawStatus <= 599 ? rawStatus : undefined;
   if (message.startsWith('{')) {
     try {
       const body = JSON.parse(message) as {

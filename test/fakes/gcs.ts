@@ -22,8 +22,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 export interface FakeFault {
-  /** 401, 403, 429, 500, 503, … */
-  status: number;
+  /** 401, 403, 429, 500, 503, …; without one the request is served normally (after `delayMs`). */
+  status?: number;
+  /** Hold the request this long before answering (deadline and concurrency tests). */
+  delayMs?: number;
   /** How many requests get the fault; forever when absent. */
   times?: number;
 }
@@ -49,6 +51,8 @@ interface StoredBucket {
 export interface FakeGcsStats {
   /** Requests seen per `METHOD kind` (e.g. `POST upload`, `GET object`), faults included. */
   requests: Record<string, number>;
+  /** Most requests naming the bucket that were in progress at once. */
+  maxInFlight: number;
 }
 
 export interface FakeGcs {
@@ -185,9 +189,7 @@ function parseMultipart(
   return parts;
 }
 
-function parseJwtBearer(
-  header: string | undefined,
-):
+function parseJwtBearer(header: string | undefined):
   | {
       header: { kid?: string; alg?: string };
       claims: Record<string, unknown>;
@@ -224,7 +226,7 @@ export async function startFakeGcs(options: { port?: number; host?: string } = {
   let generationClock = Date.now() * 1000;
 
   const count = (bucket: string, kind: string): void => {
-    const entry = stats.get(bucket) ?? { requests: {} };
+    const entry = stats.get(bucket) ?? { requests: {}, maxInFlight: 0 };
     entry.requests[kind] = (entry.requests[kind] ?? 0) + 1;
     stats.set(bucket, entry);
   };
@@ -461,8 +463,11 @@ export async function startFakeGcs(options: { port?: number; host?: string } = {
     const fault = faults.get(bucketName);
     if (fault) {
       if (fault.times !== undefined && --fault.times <= 0) faults.delete(bucketName);
-      if (!creating) await readBody(req);
-      throw faultError(fault.status, bucketName);
+      if (fault.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.status !== undefined) {
+        if (!creating) await readBody(req);
+        throw faultError(fault.status, bucketName);
+      }
     }
     authenticate(req);
 
@@ -524,9 +529,23 @@ export async function startFakeGcs(options: { port?: number; host?: string } = {
     throw new HttpError(404, 'notFound', `Not Found: ${method} ${path}`);
   };
 
+  const inFlight = new Map<string, number>();
+  const track = (req: IncomingMessage, res: ServerResponse): void => {
+    const bucket = /^\/(?:upload\/)?storage\/v1\/b\/([^/?]+)/.exec(req.url ?? '')?.[1];
+    if (bucket === undefined) return;
+    const name = decodeURIComponent(bucket);
+    const now = (inFlight.get(name) ?? 0) + 1;
+    inFlight.set(name, now);
+    const entry = stats.get(name) ?? { requests: {}, maxInFlight: 0 };
+    entry.maxInFlight = Math.max(entry.maxInFlight, now);
+    stats.set(name, entry);
+    res.once('close', () => inFlight.set(name, (inFlight.get(name) ?? 1) - 1));
+  };
+
   const server: Server = createServer((req, res) => {
     const address = server.address() as AddressInfo;
     const endpoint = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
+    track(req, res);
     route(req, res, endpoint).catch((error: unknown) => {
       if (res.headersSent) return res.destroy();
       if (error instanceof HttpError) return sendError(res, error);
@@ -557,7 +576,7 @@ export async function startFakeGcs(options: { port?: number; host?: string } = {
     trustKey: (clientEmail, publicKeyPem) => {
       trusted.set(clientEmail, createPublicKey(publicKeyPem));
     },
-    stats: (bucket) => stats.get(bucket) ?? { requests: {} },
+    stats: (bucket) => stats.get(bucket) ?? { requests: {}, maxInFlight: 0 },
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
