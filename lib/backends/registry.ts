@@ -24,8 +24,11 @@ type Loaders = { [P in Provider]?: () => Promise<AdapterModule<P>> };
 
 const loaders: Loaders = {
   local: () => import('./local.js'),
+  s3: () => import('./s3.js'),
   gcs: () => import('./gcs.js'),
   azure: () => import('./azure.js'),
+  swift: () => import('./swift.js'),
+  b2: () => import('./b2.js'),
 };
 
 export function supportedProviders(): Provider[] {

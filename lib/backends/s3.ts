@@ -1,0 +1,572 @@
+/**
+ * S3 and S3-compatible stores (AWS, MinIO, DigitalOcean Spaces, Wasabi, Scaleway, Ceph RGW, Linode,
+ * Backblaze's S3 endpoint, OpenStack Swift's s3api) through @aws-sdk/client-s3.
+ *
+ * Provider quirks handled here, each tested against s3rver and Swift's s3api:
+ * - Checksums: the client sends no aws-chunked bodies and validates no response checksums
+ *   (`WHEN_REQUIRED`), which s3rver would store corrupted and s3api rejects; instead every PUT carries
+ *   Content-MD5, so the server verifies the body, and its ETag (a plain MD5 for single-part PUTs
+ *   without SSE-KMS/SSE-C) is returned as `contentMd5`.
+ * - Region: a configured region is used as is, and a wrong one is an InvalidConfig naming the bucket's
+ *   real region. Without one, the region named by the endpoint host (else us-east-1) is tried and the
+ *   first answer that names the bucket's region (x-amz-bucket-region, a redirect, "expecting 'X'")
+ *   switches the client to it.
+ * - Bucket-scoped credentials: HeadBucket answering 403 does not prove the bucket missing, so
+ *   `bucketExists` returns true and lets the reads and writes that follow report what is denied.
+ * - Conditional create: AWS honours `If-None-Match: *`; for other endpoints a probe (put a reserved
+ *   object, then put it again conditionally) tells whether the server enforces it. Where it does not
+ *   (s3rver ignores it, s3api answers 501), `createExclusively` (lib/backends/exclusive-create.ts)
+ *   keeps the one-winner guarantee and `capabilities.conditionalWrites` reports false.
+ * - DELETE of a missing key succeeds (S3 semantics); DeleteObjects removes up to 1000 keys a request.
+ */
+import { createHash } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type BucketLocationConstraint,
+  type PutObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import type { S3Backend } from '../config/backend.js';
+import type {
+  CallOptions,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  StoreCapabilities,
+} from './object-store.js';
+import { StorageError, type StorageOperation } from './errors.js';
+import { claimSiblingKey, createExclusively, isClaimKey, type ClaimEntry } from './exclusive-create.js';
+import type { StoreContext } from './registry.js';
+import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
+import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './s3-errors.js';
+
+const PROVIDER = 's3';
+const DEFAULT_REGION = 'us-east-1';
+const DEFAULT_MAX_CONNECTIONS = 50;
+/** Socket inactivity bound of one request, on top of the caller's AbortSignal. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const MAX_KEYS = 1000;
+/** How long a store's own cleanup (its claim object) may take once the caller's deadline has passed. */
+const CLEANUP_TIMEOUT_MS = 5_000;
+
+export interface S3StoreSettings {
+  bucket: string;
+  endpoint: S3Endpoint;
+  /** Region requests are signed for first. */
+  region: string;
+  /** The configuration names the region: a mismatch is an error instead of a switch. */
+  regionPinned: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** PEM of a CA to trust besides the public roots (CA_CERT_DATA). */
+  caPem?: string;
+  insecureTLS?: boolean;
+  maxConnections?: number;
+}
+
+/** Per process: whether a custom endpoint enforces If-None-Match (a Lambda container probes once). */
+const conditionalSupportByEndpoint = new Map<string, boolean>();
+
+/** A plain MD5 ETag (single-part upload, no SSE-KMS/SSE-C) as base64; undefined for anything else. */
+function md5FromEtag(
+  etag: string | undefined,
+  serverSideEncryption?: string,
+  customerKey?: string,
+): string | undefined {
+  const hex = etag?.replace(/"/g, '');
+  if (!hex || !/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+  if (customerKey || (serverSideEncryption !== undefined && serverSideEncryption !== 'AES256'))
+    return undefined;
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function stripQuotes(etag: string | undefined): string | undefined {
+  return etag?.replace(/"/g, '');
+}
+
+export class S3Store implements ObjectStore {
+  readonly provider = PROVIDER;
+  readonly location: string;
+  readonly capabilities: StoreCapabilities;
+  readonly #settings: S3StoreSettings;
+  readonly #httpAgent: HttpAgent;
+  readonly #httpsAgent: HttpsAgent;
+  #region: string;
+  #client: S3Client;
+  #conditionalProbe: Promise<boolean> | undefined;
+
+  constructor(settings: S3StoreSettings) {
+    this.#settings = settings;
+    this.location = settings.bucket;
+    this.#region = settings.region;
+    const maxSockets = settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.#httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
+    this.#httpsAgent = new HttpsAgent({
+      keepAlive: true,
+      maxSockets,
+      rejectUnauthorized: !settings.insecureTLS,
+      ...(settings.caPem ? { ca: [...rootCertificates, settings.caPem] } : {}),
+    });
+    const known = settings.endpoint.aws ? true : conditionalSupportByEndpoint.get(this.#endpointKey());
+    this.capabilities = { conditionalWrites: known ?? false, putReturnsChecksum: true, batchDelete: true };
+    this.#client = this.#makeClient();
+  }
+
+  /** The region requests are currently signed for. */
+  get region(): string {
+    return this.#region;
+  }
+
+  #endpointKey(): string {
+    return this.#settings.endpoint.url ?? 'aws';
+  }
+
+  #makeClient(): S3Client {
+    const { endpoint, credentials } = this.#settings;
+    return new S3Client({
+      region: this.#region,
+      endpoint: endpoint.url,
+      forcePathStyle: endpoint.forcePathStyle,
+      useFipsEndpoint: endpoint.useFipsEndpoint,
+      useDualstackEndpoint: endpoint.useDualstackEndpoint,
+      // No secret: the AWS default credential chain (the function's role, IRSA, environment).
+      credentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      requestHandler: {
+        httpAgent: this.#httpAgent,
+        httpsAgent: this.#httpsAgent,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionTimeout: CONNECT_TIMEOUT_MS,
+      },
+    });
+  }
+
+  /**
+   * Runs one SDK call with the caller's signal. Without a configured region, an answer naming the
+   * bucket's region switches the client to it and the call runs once more.
+   */
+  async #send<T>(
+    operation: StorageOperation,
+    key: string | undefined,
+    signal: AbortSignal | undefined,
+    call: (client: S3Client, options: { abortSignal?: AbortSignal; requestTimeout: number }) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const client = this.#client;
+      try {
+        return await call(client, { abortSignal: signal, requestTimeout: REQUEST_TIMEOUT_MS });
+      } catch (error) {
+        const region = regionFromError(error);
+        if (
+          attempt === 0 &&
+          region !== undefined &&
+          !this.#settings.regionPinned &&
+          isRegionMismatch(error)
+        ) {
+          if (region !== this.#region) this.#useRegion(region);
+          if (client !== this.#client) continue;
+        }
+        throw mapS3Error(error, { operation, key, bucket: this.#settings.bucket, region: this.#region });
+      }
+    }
+  }
+
+  #useRegion(region: string): void {
+    this.#region = region;
+    // The agents are shared, so the old client needs no teardown; in-flight calls on it finish.
+    this.#client = this.#makeClient();
+  }
+
+  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+    const Bucket = this.#settings.bucket;
+    try {
+      await this.#send('bucketExists', undefined, options.signal, (client, o) =>
+        client.send(new HeadBucketCommand({ Bucket }), o),
+      );
+      return true;
+    } catch (error) {
+      const storageError = error as StorageError;
+      if (storageError.code === 'NotFound') return false;
+      // Bucket-scoped credentials may not HEAD the bucket: 403 does not mean missing (see the header).
+      if (storageError.code === 'PermissionDenied') return true;
+      if (this.#needsExplanation(storageError)) return this.#bucketExistsByListing(options.signal);
+      throw storageError;
+    }
+  }
+
+  /** HEAD answers carry no error body; a 400/301 without a region is asked again with a GET that has one. */
+  #needsExplanation(error: StorageError): boolean {
+    const status = s3StatusCode(error.cause);
+    return (status === 400 || status === 301) && regionFromError(error.cause) === undefined;
+  }
+
+  async #bucketExistsByListing(signal: AbortSignal | undefined): Promise<boolean> {
+    const Bucket = this.#settings.bucket;
+    try {
+      await this.#send('bucketExists', undefined, signal, (client, o) =>
+        client.send(new ListObjectsV2Command({ Bucket, MaxKeys: 1 }), o),
+      );
+      return true;
+    } catch (error) {
+      const storageError = error as StorageError;
+      if (storageError.code === 'NotFound' && storageError.subject === 'bucket') return false;
+      if (storageError.code === 'PermissionDenied') return true;
+      throw storageError;
+    }
+  }
+
+  async createBucket(options: CallOptions = {}): Promise<void> {
+    const Bucket = this.#settings.bucket;
+    const region = this.#region;
+    const CreateBucketConfiguration =
+      region === DEFAULT_REGION ? undefined : { LocationConstraint: region as BucketLocationConstraint };
+    await this.#send('createBucket', undefined, options.signal, (client, o) =>
+      client.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration }), o),
+    );
+  }
+
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+    try {
+      const head = await this.#send('stat', key, options.signal, (client, o) =>
+        client.send(new HeadObjectCommand({ Bucket: this.#settings.bucket, Key: key }), o),
+      );
+      return {
+        key,
+        size: head.ContentLength ?? 0,
+        lastModified: head.LastModified,
+        etag: stripQuotes(head.ETag),
+        contentMd5: md5FromEtag(head.ETag, head.ServerSideEncryption, head.SSECustomerAlgorithm),
+      };
+    } catch (error) {
+      throw await this.#explainHeadFailure(error as StorageError, options.signal);
+    }
+  }
+
+  /** A HEAD 404 cannot say whether the key or the bucket is missing; a 400 cannot say why. Ask the bucket. */
+  async #explainHeadFailure(error: StorageError, signal: AbortSignal | undefined): Promise<StorageError> {
+    if (error.code !== 'NotFound' && !this.#needsExplanation(error)) return error;
+    let exists: boolean;
+    try {
+      exists = await this.bucketExists({ signal });
+    } catch (bucketError) {
+      return this.#needsExplanation(error) ? (bucketError as StorageError) : error;
+    }
+    if (exists) return error;
+    return mapS3Error(
+      { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } },
+      {
+        operation: error.operation ?? 'stat',
+        key: error.key,
+        bucket: this.#settings.bucket,
+        region: this.#region,
+      },
+    );
+  }
+
+  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+    return this.#send('get', key, options.signal, async (client, o) => {
+      const response = await client.send(
+        new GetObjectCommand({ Bucket: this.#settings.bucket, Key: key }),
+        o,
+      );
+      if (!response.Body) return new Uint8Array(0);
+      return response.Body.transformToByteArray();
+    });
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    if (isClaimKey(key)) {
+      throw new StorageError({
+        code: 'InvalidConfig',
+        provider: PROVIDER,
+        operation: 'put',
+        key,
+        message: `key "${key}" uses a reserved name`,
+      });
+    }
+    if (!options.ifNotExists) return this.#putObject(key, body, options);
+    if (await this.#conditionalWritesEnforced(key, options.signal)) {
+      try {
+        return await this.#putObject(key, body, { ...options, ifNoneMatch: true });
+      } catch (error) {
+        if ((error as StorageError).code !== 'Unimplemented') throw error;
+        this.#recordConditionalSupport(false);
+      }
+    }
+    return createExclusively(this.#exclusiveIo(options.signal), key, body);
+  }
+
+  async #putObject(
+    key: string,
+    body: Uint8Array,
+    options: { signal?: AbortSignal; contentType?: string; ifNoneMatch?: boolean },
+  ): Promise<PutResult> {
+    const ContentMD5 = createHash('md5').update(body).digest('base64');
+    const send = (): Promise<PutObjectCommandOutput> =>
+      this.#send('put', key, options.signal, (client, o) =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: this.#settings.bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.length,
+            ContentMD5,
+            ContentType: options.contentType,
+            IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
+          }),
+          o,
+        ),
+      );
+    let response: PutObjectCommandOutput | undefined;
+    // AWS answers 409 ConditionalRequestConflict while another conditional write of the key is in flight.
+    for (let attempt = 0; response === undefined; attempt++) {
+      try {
+        response = await send();
+      } catch (error) {
+        const conflict = options.ifNoneMatch && s3StatusCode((error as StorageError).cause) === 409;
+        if (!conflict || attempt >= 4) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+    return {
+      etag: stripQuotes(response.ETag),
+      contentMd5: md5FromEtag(response.ETag, response.ServerSideEncryption, response.SSECustomerAlgorithm),
+    };
+  }
+
+  #recordConditionalSupport(enforced: boolean): void {
+    conditionalSupportByEndpoint.set(this.#endpointKey(), enforced);
+    this.capabilities.conditionalWrites = enforced;
+  }
+
+  /**
+   * Whether the server enforces If-None-Match: *. AWS does. Elsewhere a reserved object next to `nearKey`
+   * is written, then written again conditionally: 412 means enforced; success (ignored) or 501
+   * (rejected) means not. The probe object is removed; the answer is kept per endpoint.
+   */
+  #conditionalWritesEnforced(nearKey: string, signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.#settings.endpoint.aws) return Promise.resolve(true);
+    const known = conditionalSupportByEndpoint.get(this.#endpointKey());
+    if (known !== undefined) {
+      this.capabilities.conditionalWrites = known;
+      return Promise.resolve(known);
+    }
+    this.#conditionalProbe ??= (async () => {
+      const probeKey = claimSiblingKey(nearKey, 'capability');
+      try {
+        await this.#putObject(probeKey, new Uint8Array(0), { signal });
+        let enforced: boolean;
+        try {
+          await this.#putObject(probeKey, new Uint8Array(0), { signal, ifNoneMatch: true });
+          enforced = false;
+        } catch (error) {
+          const code = (error as StorageError).code;
+          if (code === 'PreconditionFailed' || code === 'AlreadyExists') enforced = true;
+          else if (code === 'Unimplemented' || code === 'Unknown' || code === 'InvalidConfig')
+            enforced = false;
+          else throw error;
+        }
+        this.#recordConditionalSupport(enforced);
+        return enforced;
+      } finally {
+        await this.delete(probeKey, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }).catch(
+          () => undefined,
+        );
+      }
+    })();
+    // A failed probe (network, permissions) is not remembered: the next put asks again.
+    return this.#conditionalProbe.catch((error: unknown) => {
+      this.#conditionalProbe = undefined;
+      throw error;
+    });
+  }
+
+  #exclusiveIo(signal: AbortSignal | undefined) {
+    return {
+      provider: PROVIDER,
+      signal,
+      exists: async (key: string): Promise<boolean> => {
+        try {
+          await this.#send('stat', key, signal, (client, o) =>
+            client.send(new HeadObjectCommand({ Bucket: this.#settings.bucket, Key: key }), o),
+          );
+          return true;
+        } catch (error) {
+          if ((error as StorageError).code === 'NotFound') return false;
+          throw error;
+        }
+      },
+      write: (key: string, body: Uint8Array) => this.#putObject(key, body, { signal }),
+      listAll: async (prefix: string): Promise<ClaimEntry[]> => {
+        const entries: ClaimEntry[] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await this.#listPage(prefix, { signal, pageToken });
+          entries.push(
+            ...page.objects.map((object) => ({ key: object.key, lastModified: object.lastModified })),
+          );
+          pageToken = page.nextPageToken;
+        } while (pageToken !== undefined);
+        return entries;
+      },
+      remove: (key: string) => this.delete(key, { signal }),
+      removeAfterDeadline: (key: string) =>
+        this.delete(key, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }),
+    };
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const page = await this.#listPage(prefix, options);
+    return {
+      objects: page.objects.filter((object) => !isClaimKey(object.key)),
+      prefixes: page.prefixes.filter((folded) => !isClaimKey(folded)),
+      nextPageToken: page.nextPageToken,
+    };
+  }
+
+  /** One ListObjectsV2 page, unfiltered. */
+  async #listPage(prefix: string, options: ListOptions): Promise<ListPage> {
+    const response = await this.#send('list', prefix, options.signal, (client, o) =>
+      client.send(
+        new ListObjectsV2Command({
+          Bucket: this.#settings.bucket,
+          Prefix: prefix === '' ? undefined : prefix,
+          Delimiter: options.delimiter,
+          MaxKeys: Math.max(1, Math.min(MAX_KEYS, options.limit ?? MAX_KEYS)),
+          ContinuationToken: options.pageToken,
+        }),
+        o,
+      ),
+    );
+    const objects = (response.Contents ?? []).flatMap((object): ObjectInfo[] =>
+      object.Key === undefined
+        ? []
+        : [
+            {
+              key: object.Key,
+              size: object.Size ?? 0,
+              lastModified: object.LastModified,
+              etag: stripQuotes(object.ETag),
+            },
+          ],
+    );
+    // S3 returns a page in UTF-8 byte order; some compatible servers (s3rver) return it in filesystem walk order.
+    objects.sort((a, b) => byteOrder(a.key, b.key));
+    const prefixes = (response.CommonPrefixes ?? []).flatMap((common) =>
+      common.Prefix === undefined ? [] : [common.Prefix],
+    );
+    prefixes.sort(byteOrder);
+    const more = response.IsTruncated === true && response.NextContinuationToken !== undefined;
+    return { objects, prefixes, nextPageToken: more ? response.NextContinuationToken : undefined };
+  }
+
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
+    try {
+      await this.#send('delete', key, options.signal, (client, o) =>
+        client.send(new DeleteObjectCommand({ Bucket: this.#settings.bucket, Key: key }), o),
+      );
+    } catch (error) {
+      // Some S3-compatible servers answer 404 for a missing key; S3 semantics say the delete succeeded.
+      if ((error as StorageError).code === 'NotFound' && (error as StorageError).subject === 'object') return;
+      throw error;
+    }
+  }
+
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+    for (let start = 0; start < keys.length; start += MAX_KEYS) {
+      const batch = keys.slice(start, start + MAX_KEYS);
+      const command = new DeleteObjectsCommand({
+        Bucket: this.#settings.bucket,
+        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+      });
+      addContentMd5(command);
+      const response = await this.#send('delete', batch[0], options.signal, (client, o) =>
+        client.send(command, o),
+      );
+      const failed = (response.Errors ?? []).filter((entry) => entry.Code !== 'NoSuchKey');
+      const first = failed[0];
+      if (first) {
+        throw mapS3Error(
+          { name: first.Code ?? 'Unknown', Code: first.Code },
+          { operation: 'delete', key: first.Key, bucket: this.#settings.bucket, region: this.#region },
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#client.destroy();
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
+  }
+}
+
+/**
+ * DeleteObjects must carry a body checksum. With `WHEN_REQUIRED` the SDK sends a CRC32 header, which
+ * Swift's s3api (and older S3-compatible servers) do not accept in place of Content-MD5; this adds it.
+ */
+function addContentMd5(command: DeleteObjectsCommand): void {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { body?: unknown; headers?: Record<string, string> };
+      if (request.headers && (typeof request.body === 'string' || request.body instanceof Uint8Array)) {
+        request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'bsfContentMd5', override: true },
+  );
+}
+
+function credentialsFrom(context: StoreContext): S3StoreSettings['credentials'] {
+  const bag = context.credentials;
+  const accessKeyId = bag.reveal('AWS_ACCESS_KEY_ID')?.trim();
+  const secretAccessKey = bag.reveal('AWS_SECRET_ACCESS_KEY')?.trim();
+  if (!accessKeyId && !secretAccessKey) return undefined;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new StorageError({
+      code: 'InvalidConfig',
+      provider: PROVIDER,
+      operation: 'connect',
+      message: `the secret (${bag.source}) has ${accessKeyId ? 'AWS_ACCESS_KEY_ID but no AWS_SECRET_ACCESS_KEY' : 'AWS_SECRET_ACCESS_KEY but no AWS_ACCESS_KEY_ID'}`,
+      hint: 'put both keys in the secret, or neither to use the function’s own AWS credentials',
+    });
+  }
+  const sessionToken = bag.reveal('AWS_SESSION_TOKEN')?.trim();
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+export async function createStore(backend: S3Backend, context: StoreContext): Promise<ObjectStore> {
+  const endpoint = resolveS3Endpoint(backend.endpoint, context.endpoint);
+  const configuredRegion = backend.region?.trim() || undefined;
+  const caPem = context.credentials.reveal('CA_CERT_DATA')?.trim() || undefined;
+  return new S3Store({
+    bucket: backend.bucket,
+    endpoint,
+    region: configuredRegion ?? endpoint.hostRegion ?? DEFAULT_REGION,
+    regionPinned: configuredRegion !== undefined,
+    credentials: credentialsFrom(context),
+    caPem,
+    insecureTLS: backend.insecureTLS,
+    maxConnections: backend.maxConnections,
+  });
+}

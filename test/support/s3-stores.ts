@@ -1,0 +1,55 @@
+/** Opening S3 stores on the test servers (s3rver, Swift's s3api) the way the function does. */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStore } from '../../lib/backends/s3.js';
+import type { ObjectStore } from '../../lib/backends/object-store.js';
+import type { S3Backend } from '../../lib/config/backend.js';
+import { SecretBag } from '../../lib/credentials/secret.js';
+
+/** What a test needs from a server's published info. */
+export interface S3Target {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  tlsEndpoint?: string;
+  caPath?: string;
+}
+
+export function secrets(values: Record<string, string | undefined>): SecretBag {
+  return new SecretBag(
+    Object.entries(values).flatMap(([key, value]) =>
+      value === undefined ? [] : [[key, value] as [string, string]],
+    ),
+    'test',
+  );
+}
+
+export function keysOf(target: S3Target): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: target.accessKeyId, AWS_SECRET_ACCESS_KEY: target.secretAccessKey };
+}
+
+export function openS3(
+  target: S3Target,
+  backend: Partial<Omit<S3Backend, 'provider'>> = {},
+  credentials: Record<string, string | undefined> = keysOf(target),
+): Promise<ObjectStore> {
+  return createStore(
+    { provider: 's3', endpoint: target.endpoint, bucket: target.bucket, ...backend },
+    { credentials: secrets(credentials) },
+  );
+}
+
+/** A bucket name no test has used. */
+export function freshBucket(tag: string): string {
+  return `bsf-${tag}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A `dir:` credentials reference: one file per secret key, like a mounted Kubernetes Secret. */
+export async function secretDir(values: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bsf-s3-secret-'));
+  for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
+  return `dir:${dir}`;
+}
