@@ -191,13 +191,13 @@ export interface AzureErrorContext {
 const CREDENTIALS_HINT: Record<AzureAuth, string> = {
   sharedKey:
     'check AZURE_ACCOUNT_KEY (a key of this storage account, not of another one) and the account name',
-  sas: 'check AZURE_ACCOUNT_SAS: it must be signed for this account and not expired (se=), and its start time (st=) must have passed',
+  sas: 'check AZURE_ACCOUNT_SAS: it must be signed with a key of this account, its expiry time must not have passed and its start time must have',
   identity:
     'the function’s Azure identity (workload or managed identity) was rejected; check the federated credential and the tenant',
 };
 
 const PERMISSIONS_HINT =
-  'KubeStash and restic need read, list, write (create) and delete on the container; grant a SAS with sp=rwdlc (or the role Storage Blob Data Contributor), or run check with options.readOnly';
+  'KubeStash and restic need read, list, write (create) and delete on the container; grant a SAS with the permissions rwdlc (or the role Storage Blob Data Contributor), or run check with options.readOnly';
 
 /** The one table from Azure Blob (and @azure/identity) failures to portable codes. Messages are our own. */
 export function mapAzureError(error: unknown, context: AzureErrorContext): StorageError {
@@ -272,7 +272,7 @@ export function mapAzureError(error: unknown, context: AzureErrorContext): Stora
       return make({
         code: 'PermissionDenied',
         message: `the SAS does not allow this request (${code})`,
-        hint: 'the SAS restricts the protocol (spr=) or source IP range (sip=); issue one that allows https from the function’s addresses',
+        hint: 'the SAS restricts the protocol or the source IP range; issue one that allows https from the function’s addresses',
       });
     case 'AccountIsDisabled':
       return make({

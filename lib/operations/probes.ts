@@ -88,7 +88,9 @@ export async function writeProbe(
     }, key);
   } finally {
     const removed = await attempt(store, 'delete', () => store.delete(key, { signal: cleanupDeadline.signal() }), key);
-    if (!removed.ok) {
+    // Only a probe that was written can be "written but not deleted"; a failed put keeps its own reason
+    // (with write-denying credentials, the cleanup delete is refused too).
+    if (!removed.ok && (written! === undefined || written.ok)) {
       written = {
         ok: false,
         error: new StorageError({
