@@ -83,12 +83,19 @@ const volumeSourceShape = Object.fromEntries(
   VOLUME_SOURCE_KEYS.map((key) => [key, z.record(z.string(), z.unknown()).optional()]),
 ) as Record<(typeof VOLUME_SOURCE_KEYS)[number], z.ZodOptional<z.ZodRecord<z.ZodString, z.ZodUnknown>>>;
 
-export const localBlock = z.strictObject({
-  ...volumeSourceShape,
-  mountPath: absolutePath,
-  subPath: relativePath.optional(),
-  maxConnections: maxConnections.optional(),
-});
+export const localBlock = z
+  .strictObject({
+    ...volumeSourceShape,
+    mountPath: absolutePath,
+    subPath: relativePath.optional(),
+    maxConnections: maxConnections.optional(),
+  })
+  // The volume source tells Kubernetes what to mount; the function only needs where it is mounted.
+  .transform(({ mountPath, subPath, maxConnections }) => ({
+    mountPath,
+    ...(subPath ? { subPath: subPath.replace(/\/+$/, '') } : {}),
+    ...(maxConnections !== undefined ? { maxConnections } : {}),
+  }));
 /** Stash 0.5-era `local {path, volumeSource}` (seed 001), read as mountPath. */
 export const legacyStashLocalBlock = z
   .strictObject({

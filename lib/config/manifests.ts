@@ -227,7 +227,9 @@ export function parseYamlDocument(text: string, what: string): unknown {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    const where = first?.linePos?.[0] ? ` at line ${first.linePos[0].line}, column ${first.linePos[0].col}` : '';
+    const offset = first?.pos[0];
+    const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
+    const where = before ? ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}` : '';
     throw new RequestError('MalformedBody', `${what} is not valid YAML or JSON${where}: ${first?.code ?? 'parse error'}`);
   }
   return doc.toJS({ maxAliasCount: 100 });

@@ -23,7 +23,9 @@ export type RuntimeConfig = {
 };
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  const parsed = runtimeSchema.safeParse(env);
+  // serverless.yml maps unset settings to empty strings; read those as unset.
+  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = runtimeSchema.safeParse(set);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new Error(`invalid deployment configuration: ${problems}`);

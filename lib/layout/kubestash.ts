@@ -63,9 +63,12 @@ export function parseBackendMeta(text: string): ParsedBackendMeta {
   if (meta.repositories !== undefined && !Array.isArray(meta.repositories)) {
     return { valid: false, reason: 'repositories is not a list' };
   }
-  const ownerLine = (doc.commentBefore ?? '')
-    .split('\n')
-    .map((line) => line.trim())
+  // The owner line sits in the comment header above the first key (the yaml library may attach that
+  // header to the document or to the first node, so read it from the text).
+  const header = text.split('\n').filter((line) => line.trim() !== '');
+  const headerComments = header.slice(0, Math.max(0, header.findIndex((line) => !line.trimStart().startsWith('#'))));
+  const ownerLine = headerComments
+    .map((line) => line.trim().replace(/^#\s*/, ''))
     .find((line) => line.startsWith(OWNER_TAG));
   const owner = ownerLine?.slice(OWNER_TAG.length).trim().split(/\s+/)[0];
   return owner ? { valid: true, meta, owner } : { valid: true, meta };
