@@ -1,0 +1,630 @@
+/**
+ * Backblaze B2 over its native API, with `backblaze-b2`. Stash's `b2 {bucket, prefix, maxConnections}`
+ * with B2_ACCOUNT_ID (an application key id, or the account id for the master key) and B2_ACCOUNT_KEY.
+ *
+ * - Application keys restricted to one bucket (and a name prefix) work: the bucket comes from the
+ *   authorize answer's `allowed`, so such a key never lists buckets (B2 refuses an unfiltered
+ *   b2_list_buckets for it: restic#1907, rclone#2923); an unrestricted key lists with a bucketName
+ *   filter. A key restricted to another bucket or prefix than the config names is PermissionDenied
+ *   with a hint naming what it allows.
+ * - The token is reused while the function is warm (lib/backends/b2-auth.ts) and the key authorized
+ *   again once when B2 answers expired_auth_token.
+ * - `maxConnections` (default 5) bounds the requests in flight.
+ * - B2 has no conditional upload; `ifNotExists` keeps its one-winner guarantee with the version scheme
+ *   described at `#settleCreate`. `conditionalWrites` is false.
+ * - delete removes every version of the name (B2 keeps all versions; a hide marker would leave the data
+ *   billed and visible to version listings, and restic expects removed files gone).
+ * - B2 verifies the SHA-1 sent with each upload; it returns no MD5, so writes are verified by read-back.
+ *
+ * `backblaze-b2` keeps one axios instance module-wide (each `new B2()` replaces it), so this adapter
+ * never relies on how that instance was configured: the deadline signal and the retry policy travel
+ * with every request.
+ */
+import { createHash } from 'node:crypto';
+import B2 from 'backblaze-b2';
+import type { B2Backend } from '../config/backend.js';
+import {
+  authorization,
+  authorizeUrlFor,
+  describeAllowed,
+  scopeProblem,
+  type B2Authorization,
+} from './b2-auth.js';
+import { b2FailureOf, mapB2Error, type B2ErrorContext } from './b2-errors.js';
+import { createLimiter, settleAll, type Limiter } from './concurrency.js';
+import { StorageError, type StorageOperation } from './errors.js';
+import type {
+  CallOptions,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+} from './object-store.js';
+import type { StoreContext } from './registry.js';
+
+const PROVIDER = 'b2';
+const DEFAULT_MAX_CONNECTIONS = 5;
+const DEFAULT_PAGE = 1000;
+/** b2_list_file_names / b2_list_file_versions accept at most this many per call. */
+const MAX_PAGE = 10_000;
+/** See #settleCreate: B2's upload timestamps have millisecond resolution. */
+const SETTLE_MS = 5;
+
+interface B2File {
+  fileId: string | null;
+  fileName: string;
+  action: string;
+  contentLength: number;
+  contentSha1?: string | null;
+  contentMd5?: string | null;
+  uploadTimestamp: number;
+}
+
+interface UploadTarget {
+  uploadUrl: string;
+  authorizationToken: string;
+}
+
+function files(data: unknown): { files: B2File[]; nextFileName: string | null; nextFileId: string | null } {
+  const body = (data ?? {}) as { files?: unknown; nextFileName?: unknown; nextFileId?: unknown };
+  return {
+    files: Array.isArray(body.files) ? (body.files as B2File[]) : [],
+    nextFileName: typeof body.nextFileName === 'string' ? body.nextFileName : null,
+    nextFileId: typeof body.nextFileId === 'string' ? body.nextFileId : null,
+  };
+}
+
+function hexToBase64(hex: string | null | undefined): string | undefined {
+  return hex && /^[0-9a-f]{32}$/i.test(hex) ? Buffer.from(hex, 'hex').toString('base64') : undefined;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Upload failures after which B2 asks for a fresh upload URL (its "Uploading" guide). */
+function wantsNewUploadUrl(error: unknown): boolean {
+  const failure = b2FailureOf(error);
+  if (!failure) return (error as { name?: string }).name !== 'CanceledError';
+  return failure.status === 401 || failure.status === 408 || failure.status >= 500;
+}
+
+export class B2Store implements ObjectStore {
+  readonly provider = PROVIDER;
+  readonly capabilities = { conditionalWrites: false, putReturnsChecksum: false, batchDelete: false };
+  readonly location: string;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #client: B2;
+  readonly #keyId: string;
+  readonly #key: string;
+  readonly #authorizeUrl: string;
+  readonly #limit: Limiter;
+  #bucketId: string | undefined;
+  #lookup: Promise<string | undefined> | undefined;
+  readonly #uploadTargets: UploadTarget[] = [];
+
+  constructor(options: {
+    bucket: string;
+    prefix?: string;
+    keyId: string;
+    key: string;
+    endpoint?: string;
+    maxConnections?: number;
+  }) {
+    this.#bucket = options.bucket;
+    this.#prefix = options.prefix ?? '';
+    this.location = options.bucket;
+    this.#keyId = options.keyId;
+    this.#key = options.key;
+    this.#authorizeUrl = authorizeUrlFor(options.endpoint);
+    this.#limit = createLimiter(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+    this.#client = new B2({
+      applicationKeyId: options.keyId,
+      applicationKey: options.key,
+      retry: { retries: 0 },
+    });
+  }
+
+  /** Per-request axios settings: the deadline, and no hidden retries (a retried POST is not idempotent). */
+  #axios(signal: AbortSignal | undefined): Record<string, unknown> {
+    return { signal, 'axios-retry': { retries: 0 } };
+  }
+
+  #context(
+    operation: StorageOperation,
+    extra: Partial<B2ErrorContext> = {},
+    auth?: B2Authorization,
+  ): B2ErrorContext {
+    return {
+      operation,
+      secrets: [this.#key, this.#keyId],
+      allowedText: auth ? describeAllowed(auth.allowed) : undefined,
+      ...extra,
+    };
+  }
+
+  async #authorize(
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+    stale?: string,
+  ): Promise<B2Authorization> {
+    try {
+      const auth = await this.#limit(() =>
+        authorization(
+          {
+            client: this.#client,
+            authorizeUrl: this.#authorizeUrl,
+            keyId: this.#keyId,
+            key: this.#key,
+            axios: this.#axios(signal),
+          },
+          stale,
+        ),
+      );
+      // The cached authorization may come from another store's client.
+      this.#client.authorizationToken = auth.authorizationToken;
+      this.#client.apiUrl = auth.apiUrl;
+      this.#client.downloadUrl = auth.downloadUrl;
+      this.#client.accountId = auth.accountId;
+      return auth;
+    } catch (error) {
+      throw mapB2Error(error, this.#context(operation, { authorizing: true }));
+    }
+  }
+
+  /**
+   * One API request under the connection bound, authorized, mapped through the error table. On
+   * expired_auth_token the key is authorized again and the request repeated, once.
+   */
+  async #call<T>(
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+    request: (client: B2, axios: Record<string, unknown>, auth: B2Authorization) => Promise<T>,
+    extra: Partial<B2ErrorContext> = {},
+  ): Promise<T> {
+    let auth = await this.#authorize(operation, signal);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#limit(() => request(this.#client, this.#axios(signal), auth));
+      } catch (error) {
+        if (attempt === 0 && b2FailureOf(error)?.code === 'expired_auth_token') {
+          auth = await this.#authorize(operation, signal, auth.authorizationToken);
+          continue;
+        }
+        throw mapB2Error(error, this.#context(operation, extra, auth));
+      }
+    }
+  }
+
+  /** The bucket id, from the key's own restriction when it has one, else a bucketName-filtered listing. */
+  async #resolveBucket(
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    if (this.#bucketId) return this.#bucketId;
+    // Concurrent first calls share one lookup; a miss or failure is not remembered.
+    this.#lookup ??= this.#lookupBucket(operation, signal).finally(() => {
+      this.#lookup = undefined;
+    });
+    return this.#lookup;
+  }
+
+  async #lookupBucket(
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    const auth = await this.#authorize(operation, signal);
+    const problem = scopeProblem(auth.allowed, this.#bucket, this.#prefix);
+    if (problem) {
+      throw new StorageError({
+        code: 'PermissionDenied',
+        provider: PROVIDER,
+        operation,
+        message: problem,
+        hint: `the key allows ${describeAllowed(auth.allowed)}; use a key for bucket "${this.#bucket}" covering the prefix "${this.#prefix}", or point the storage at what the key allows`,
+      });
+    }
+    if (auth.allowed.bucketId) {
+      // Restricted to a bucket that was deleted since: B2 reports its name as null.
+      if (auth.allowed.bucketName === null) return undefined;
+      this.#bucketId = auth.allowed.bucketId;
+      return this.#bucketId;
+    }
+    const response = await this.#call(
+      operation,
+      signal,
+      (client, axios) => client.getBucket({ bucketName: this.#bucket, axios }),
+      {
+        notFoundSubject: 'bucket',
+      },
+    );
+    const buckets =
+      ((response.data ?? {}) as { buckets?: { bucketId?: string; bucketName?: string }[] }).buckets ?? [];
+    const found = buckets.find((bucket) => bucket.bucketName === this.#bucket)?.bucketId;
+    if (found) this.#bucketId = found;
+    return found;
+  }
+
+  #missingBucket(operation: StorageOperation, key?: string): StorageError {
+    return new StorageError({
+      code: 'NotFound',
+      subject: 'bucket',
+      provider: PROVIDER,
+      operation,
+      key,
+      message: `B2 bucket "${this.#bucket}" does not exist`,
+      hint: 'create the bucket in the Backblaze console, or call initialize with options.createBucket (needs a key with writeBuckets that is not restricted to a bucket)',
+    });
+  }
+
+  async #bucketIdFor(
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+    key?: string,
+  ): Promise<string> {
+    const id = await this.#resolveBucket(operation, signal);
+    if (!id) throw this.#missingBucket(operation, key);
+    return id;
+  }
+
+  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+    return (await this.#resolveBucket('bucketExists', options.signal)) !== undefined;
+  }
+
+  async createBucket(options: CallOptions = {}): Promise<void> {
+    if (await this.bucketExists(options)) {
+      throw new StorageError({
+        code: 'AlreadyExists',
+        subject: 'bucket',
+        provider: PROVIDER,
+        operation: 'createBucket',
+        message: `B2 bucket "${this.#bucket}" already exists`,
+      });
+    }
+    try {
+      const response = await this.#call('createBucket', options.signal, (client, axios) =>
+        client.createBucket({ bucketName: this.#bucket, bucketType: 'allPrivate', axios }),
+      );
+      const id = ((response.data ?? {}) as { bucketId?: string }).bucketId;
+      if (id) this.#bucketId = id;
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'AlreadyExists') {
+        // B2 bucket names are global: a name taken by another account is not this storage's bucket.
+        if (await this.bucketExists(options)) throw error;
+        throw new StorageError({
+          code: 'InvalidConfig',
+          provider: PROVIDER,
+          operation: 'createBucket',
+          message: `the B2 bucket name "${this.#bucket}" is taken by another account`,
+          hint: 'B2 bucket names are unique across all accounts; choose another bucket name',
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** The newest visible version of one name, or undefined. */
+  async #visible(
+    bucketId: string,
+    key: string,
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+  ): Promise<B2File | undefined> {
+    const response = await this.#call(
+      operation,
+      signal,
+      (client, axios) =>
+        client.listFileNames({ bucketId, startFileName: key, prefix: key, maxFileCount: 1, axios }),
+      { key },
+    );
+    return files(response.data).files.find((file) => file.fileName === key && file.action === 'upload');
+  }
+
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+    const bucketId = await this.#bucketIdFor('stat', options.signal, key);
+    const file = await this.#visible(bucketId, key, 'stat', options.signal);
+    if (!file) {
+      throw new StorageError({
+        code: 'NotFound',
+        subject: 'object',
+        provider: PROVIDER,
+        operation: 'stat',
+        key,
+        message: `${key} does not exist`,
+      });
+    }
+    return {
+      key,
+      size: file.contentLength,
+      lastModified: new Date(file.uploadTimestamp),
+      contentMd5: hexToBase64(file.contentMd5),
+    };
+  }
+
+  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+    await this.#bucketIdFor('get', options.signal, key);
+    const response = await this.#call(
+      'get',
+      options.signal,
+      (client, axios) =>
+        client.downloadFileByName({
+          bucketName: this.#bucket,
+          fileName: key,
+          responseType: 'arraybuffer',
+          axios,
+        }),
+      { key, notFoundSubject: 'object' },
+    );
+    const data = response.data;
+    if (Buffer.isBuffer(data)) return data;
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    throw new StorageError({
+      code: 'Unknown',
+      provider: PROVIDER,
+      operation: 'get',
+      key,
+      message: 'B2 download returned no binary body',
+    });
+  }
+
+  /** Uploads one version. B2 may ask for a fresh upload URL (401, 408, 5xx, broken connection): once. */
+  async #upload(
+    bucketId: string,
+    key: string,
+    body: Buffer,
+    contentType: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<B2File> {
+    const sha1 = createHash('sha1').update(body).digest('hex');
+    for (let attempt = 0; ; attempt++) {
+      const target =
+        this.#uploadTargets.pop() ??
+        ((
+          await this.#call('put', signal, (client, axios) => client.getUploadUrl({ bucketId, axios }), {
+            key,
+            notFoundSubject: 'bucket',
+          })
+        ).data as UploadTarget);
+      try {
+        const response = await this.#limit(() =>
+          this.#client.uploadFile({
+            uploadUrl: target.uploadUrl,
+            uploadAuthToken: target.authorizationToken,
+            fileName: key,
+            data: body,
+            hash: sha1,
+            mime: contentType ?? 'b2/x-auto',
+            axios: this.#axios(signal),
+          }),
+        );
+        // An upload URL serves one upload at a time; keep it for the next one.
+        this.#uploadTargets.push(target);
+        return response.data as B2File;
+      } catch (error) {
+        if (attempt === 0 && wantsNewUploadUrl(error) && !signal?.aborted) continue;
+        throw mapB2Error(error, this.#context('put', { key }));
+      }
+    }
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    const { signal } = options;
+    const bucketId = await this.#bucketIdFor('put', signal, key);
+    const data = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (options.ifNotExists && (await this.#visible(bucketId, key, 'put', signal)))
+      throw this.#alreadyExists(key);
+    const uploaded = await this.#upload(bucketId, key, data, options.contentType, signal);
+    if (options.ifNotExists) await this.#settleCreate(bucketId, key, uploaded, signal);
+    return { contentMd5: hexToBase64(uploaded.contentMd5) };
+  }
+
+  #alreadyExists(key: string): StorageError {
+    return new StorageError({
+      code: 'AlreadyExists',
+      subject: 'object',
+      provider: PROVIDER,
+      operation: 'put',
+      key,
+      message: `${key} already exists`,
+    });
+  }
+
+  /**
+   * Create-if-absent without server support. B2 keeps every version of a name with the millisecond it
+   * was uploaded and lists versions of a name strongly consistently, so after uploading its own version
+   * each creator lists the name's live versions (those newer than its newest hide marker) and the
+   * earliest one wins: smallest (uploadTimestamp, fileId). Every other creator deletes its own version
+   * and gets AlreadyExists, so once the losers are done the winner's version is the only one (until
+   * then a download by name may return a loser's content, which describes the same storage).
+   *
+   * Why everyone agrees: a creator pauses SETTLE_MS after its upload answered before listing, so its
+   * listing reaches B2 at a later millisecond than its own upload. A version it cannot see was therefore
+   * uploaded later and carries a larger timestamp: a creator that sees itself earliest is earliest of
+   * all, and a creator that sees an earlier version is not. Equal timestamps only occur between versions
+   * that every later listing shows, where the fileId decides the same way for all. (The residual risk
+   * is clock skew between B2's own servers, which B2 does not document; the existence check before the
+   * upload keeps the window to creators that started at the same moment.)
+   */
+  async #settleCreate(
+    bucketId: string,
+    key: string,
+    mine: B2File,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await sleep(SETTLE_MS, signal);
+    const live: B2File[] = [];
+    for (const version of await this.#versions(bucketId, key, 'put', signal)) {
+      if (version.action === 'hide') break;
+      if (version.action === 'upload') live.push(version);
+    }
+    const earliest = live.reduce<B2File | undefined>(
+      (best, version) =>
+        !best ||
+        version.uploadTimestamp < best.uploadTimestamp ||
+        (version.uploadTimestamp === best.uploadTimestamp && (version.fileId ?? '') < (best.fileId ?? ''))
+          ? version
+          : best,
+      undefined,
+    );
+    if (earliest?.fileId === mine.fileId) return;
+    try {
+      await this.#call(
+        'put',
+        signal,
+        (client, axios) => client.deleteFileVersion({ fileId: mine.fileId as string, fileName: key, axios }),
+        { key },
+      );
+    } catch (error) {
+      const cause = error as StorageError;
+      throw new StorageError({
+        code: cause.code,
+        provider: PROVIDER,
+        operation: 'put',
+        key,
+        message: `${key} was created concurrently, and this caller's extra version could not be removed: ${cause.message}`,
+        hint: `remove the newest version of ${key} (file id ${mine.fileId}) so the first one is served again`,
+        cause: error,
+      });
+    }
+    throw this.#alreadyExists(key);
+  }
+
+  /** Every version of one name, newest first (all pages). */
+  async #versions(
+    bucketId: string,
+    key: string,
+    operation: StorageOperation,
+    signal: AbortSignal | undefined,
+  ): Promise<B2File[]> {
+    const found: B2File[] = [];
+    let startFileName = key;
+    let startFileId: string | undefined;
+    for (;;) {
+      const response = await this.#call(
+        operation,
+        signal,
+        (client, axios) =>
+          // backblaze-b2 does not pass `prefix`; it travels in the request body through axiosOverride.
+          client.listFileVersions({
+            bucketId,
+            startFileName,
+            startFileId,
+            maxFileCount: DEFAULT_PAGE,
+            axios,
+            axiosOverride: { data: { prefix: key } },
+          }),
+        { key },
+      );
+      const page = files(response.data);
+      const ofKey = page.files.filter((file) => file.fileName === key);
+      found.push(...ofKey);
+      if (ofKey.length < page.files.length || page.nextFileName !== key || !page.nextFileId) return found;
+      startFileName = page.nextFileName;
+      startFileId = page.nextFileId;
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const bucketId = await this.#bucketIdFor('list', options.signal, prefix);
+    const maxFileCount = Math.min(MAX_PAGE, Math.max(1, options.limit ?? DEFAULT_PAGE));
+    const response = await this.#call(
+      'list',
+      options.signal,
+      (client, axios) =>
+        client.listFileNames({
+          bucketId,
+          prefix,
+          delimiter: options.delimiter,
+          startFileName: options.pageToken,
+          maxFileCount,
+          axios,
+        }),
+      { key: prefix, notFoundSubject: 'bucket' },
+    );
+    const page = files(response.data);
+    const objects: ObjectInfo[] = [];
+    const prefixes: string[] = [];
+    for (const file of page.files) {
+      if (file.action === 'folder') prefixes.push(file.fileName);
+      else if (file.action === 'upload') {
+        objects.push({
+          key: file.fileName,
+          size: file.contentLength,
+          lastModified: new Date(file.uploadTimestamp),
+          contentMd5: hexToBase64(file.contentMd5),
+        });
+      }
+    }
+    return { objects, prefixes, nextPageToken: page.nextFileName ?? undefined };
+  }
+
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
+    const bucketId = await this.#bucketIdFor('delete', options.signal, key);
+    const versions = await this.#versions(bucketId, key, 'delete', options.signal);
+    await settleAll(versions, async (version) => {
+      try {
+        await this.#call(
+          'delete',
+          options.signal,
+          (client, axios) =>
+            client.deleteFileVersion({ fileId: version.fileId as string, fileName: key, axios }),
+          { key },
+        );
+      } catch (error) {
+        // Removed meanwhile by someone else: delete is idempotent.
+        if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object') return;
+        throw error;
+      }
+    });
+  }
+
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+    // Each request already waits for a connection slot; this only keeps the number of pending keys sane.
+    await settleAll(keys, (key) => this.delete(key, options), createLimiter(DEFAULT_MAX_CONNECTIONS * 4));
+  }
+
+  async close(): Promise<void> {
+    this.#uploadTargets.length = 0;
+  }
+}
+
+function requireSecret(context: StoreContext, name: 'B2_ACCOUNT_ID' | 'B2_ACCOUNT_KEY'): string {
+  const value = context.credentials.reveal(name)?.trim();
+  if (!value) {
+    throw new StorageError({
+      code: 'InvalidConfig',
+      provider: PROVIDER,
+      operation: 'connect',
+      message: `the storage secret has no ${name}`,
+      hint: 'a B2 secret holds B2_ACCOUNT_ID (the application key id, or the account id for the master key) and B2_ACCOUNT_KEY',
+    });
+  }
+  return value;
+}
+
+/** No network here: the key is authorized on the first call, so its failures are that call's status. */
+export async function createStore(backend: B2Backend, context: StoreContext): Promise<ObjectStore> {
+  return new B2Store({
+    bucket: backend.bucket,
+    prefix: backend.prefix,
+    keyId: requireSecret(context, 'B2_ACCOUNT_ID'),
+    key: requireSecret(context, 'B2_ACCOUNT_KEY'),
+    endpoint: context.endpoint,
+    maxConnections: backend.maxConnections,
+  });
+}
