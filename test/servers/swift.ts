@@ -164,13 +164,13 @@ async function selfSignedCertificate(dir: string): Promise<{ cert: string; key: 
 /** True when `/healthcheck` answers 200 (Swift's own readiness endpoint). */
 async function healthy(url: string, ca?: string): Promise<boolean> {
   if (ca === undefined) {
-    const response = await fetch(`${url}/healthcheck`, { signal: AbortSignal.timeout(1000) });
+    const response = await fetch(`${url}/healthcheck`, { signal: AbortSignal.timeout(5000) });
     await response.arrayBuffer();
     return response.ok;
   }
   // Node's fetch cannot take a CA per request; https.get can.
   return new Promise((resolve, reject) => {
-    const request = get(`${url}/healthcheck`, { ca, timeout: 1000 }, (response) => {
+    const request = get(`${url}/healthcheck`, { ca, timeout: 5000 }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode === 200));
     });
@@ -222,7 +222,7 @@ async function start(): Promise<StartedServer> {
     const tlsProxyUrl = `https://127.0.0.1:${tlsPort}`;
     const probe = async (what: string, check: () => Promise<boolean>): Promise<void> => {
       try {
-        await waitUntil(check, 30_000, what);
+        await waitUntil(check, 120_000, what);
       } catch (error) {
         const exited = processes.filter((running) => running.child.exitCode !== null);
         const logs = exited
@@ -253,7 +253,7 @@ async function start(): Promise<StartedServer> {
     await probe('swift tempauth', async () => {
       const response = await fetch(`${proxyUrl}/auth/v1.0`, {
         headers: { 'X-Auth-User': USER, 'X-Auth-Key': KEY },
-        signal: AbortSignal.timeout(2000),
+        signal: AbortSignal.timeout(10_000),
       });
       await response.arrayBuffer();
       storageUrl = response.headers.get('x-storage-url') ?? '';
