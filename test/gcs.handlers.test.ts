@@ -63,7 +63,7 @@ function backupStorage(bucket: string, prefix: string): Record<string, unknown> 
 let secretDir: string;
 let credentials: string;
 const invoke = async (fn: typeof checkHandler, event: unknown): Promise<Result> =>
-  (await fn(event, lambdaContext())) as Result;
+  (await fn(event as Parameters<typeof fn>[0], lambdaContext())) as Result;
 
 beforeAll(async () => {
   secretDir = await mkdtemp(join(tmpdir(), 'bsf-gcs-secret-'));
