@@ -5,16 +5,24 @@
 import { RequestError } from '../api/request-error.js';
 import { isProviderSupported, supportedProviders } from '../backends/registry.js';
 import { parseRequest, type OperationRequest } from '../config/request.js';
+// Registers the aws-secretsmanager: and aws-ssm: credentials schemes (their SDKs load on first use).
+import '../credentials/aws.js';
+import { deliverResult } from '../delivery/deliver.js';
 import type { OperationContext } from './context.js';
 import { check } from './check.js';
+import { cleanup } from './cleanup.js';
 import { initialize } from './initialize.js';
+import { withRepositories } from './repositories.js';
+import { inventory } from './inventory.js';
 import type { OperationResult } from './result.js';
 
 export type Operation = (request: OperationRequest, context: OperationContext) => Promise<OperationResult>;
 
 export const OPERATIONS = {
-  initialize,
-  check,
+  initialize: withRepositories('initialize', initialize),
+  check: withRepositories('verify', check),
+  inventory,
+  cleanup,
 } satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof OPERATIONS;
@@ -31,5 +39,8 @@ export function assertProviderSupported(request: OperationRequest): void {
 export async function runOperation(name: OperationName, body: unknown, context: OperationContext): Promise<OperationResult> {
   const request = parseRequest(body);
   assertProviderSupported(request);
-  return OPERATIONS[name](request, context);
+  const result = await OPERATIONS[name](request, context);
+  // After the result exists, so delivery can never lose it; the report rides along in the response.
+  const delivery = await deliverResult(result, request.notify, context);
+  return delivery ? { ...result, delivery } : result;
 }
