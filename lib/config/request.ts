@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { parseStorage } from './manifests.js';
 import type { StorageTarget } from './backend.js';
 import { parseOrThrow, RequestError } from '../api/request-error.js';
-import { resticOptionsShape } from '../restic/options.js';
 import { notifySchema, type NotifyTargets } from '../delivery/targets.js';
 
 const credentialsReference = z
@@ -26,14 +25,6 @@ export const optionsSchema = z.strictObject({
   readOnly: z.boolean().optional(),
   /** Upper bound for the whole operation; the invocation's remaining time bounds it too. */
   timeoutSeconds: z.number().positive().max(900).optional(),
-  /** restic repositories, scrypt parameters, repository version (docs/restic.md). */
-  ...resticOptionsShape,
-  /** inventory, cleanup (and check with inventory): resume from the token a previous call returned. */
-  continuation: z.string().min(1).max(512 * 1024).optional(),
-  /** cleanup: the storage's `<bucket or container>/<prefix>`, repeated as explicit confirmation (docs/inventory.md). */
-  confirm: z.string().min(1).max(2048).optional(),
-  /** check: also inventory the storage (repositories, sizes, snapshots). */
-  inventory: z.boolean().optional(),
 });
 export type OperationOptions = z.output<typeof optionsSchema>;
 
