@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseStorage } from './manifests.js';
 import type { StorageTarget } from './backend.js';
 import { parseOrThrow, RequestError } from '../api/request-error.js';
+import { resticOptionsShape } from '../restic/options.js';
 import { notifySchema, type NotifyTargets } from '../delivery/targets.js';
 
 const credentialsReference = z
@@ -25,6 +26,8 @@ export const optionsSchema = z.strictObject({
   readOnly: z.boolean().optional(),
   /** Upper bound for the whole operation; the invocation's remaining time bounds it too. */
   timeoutSeconds: z.number().positive().max(900).optional(),
+  /** restic repositories, scrypt parameters, repository version (docs/restic.md). */
+  ...resticOptionsShape,
 });
 export type OperationOptions = z.output<typeof optionsSchema>;
 

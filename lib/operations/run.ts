@@ -11,13 +11,14 @@ import { deliverResult } from '../delivery/deliver.js';
 import type { OperationContext } from './context.js';
 import { check } from './check.js';
 import { initialize } from './initialize.js';
+import { withRepositories } from './repositories.js';
 import type { OperationResult } from './result.js';
 
 export type Operation = (request: OperationRequest, context: OperationContext) => Promise<OperationResult>;
 
 export const OPERATIONS = {
-  initialize,
-  check,
+  initialize: withRepositories('initialize', initialize),
+  check: withRepositories('verify', check),
 } satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof OPERATIONS;
