@@ -109,13 +109,25 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
     expect((await control.stats(bucket)).requests['POST upload']).toBe(1);
   });
 
-  it('retries a read through one transient 503', async () => {
+  it('retries a read through one transient 503, also after parallel deletes', async () => {
     const bucket = await freshBucket('flaky');
     const gcs = store(bucket);
-    await gcs.put('k', Buffer.from('value'));
+    const extra = Array.from({ length: 8 }, (_, index) => `extra/${index}`);
+    await Promise.all(['k', ...extra].map((key) => gcs.put(key, Buffer.from('value'))));
+    await gcs.deleteMany(extra);
     await control.setFault(bucket, { status: 503, times: 1 });
     expect(Buffer.from(await gcs.get('k')).toString()).toBe('value');
     expect((await control.stats(bucket)).requests['GET media']).toBe(2);
+  });
+
+  it('retries a delete through one transient 503', async () => {
+    const bucket = await freshBucket('flakydel');
+    const gcs = store(bucket);
+    await gcs.put('k', Buffer.from('value'));
+    await control.setFault(bucket, { status: 503, times: 1 });
+    await gcs.delete('k');
+    expect((await control.stats(bucket)).requests['DELETE object']).toBe(2);
+    expect((await gcs.list('')).objects).toEqual([]);
   });
 
   it('maps 412 on a conditional create to PreconditionFailed', async () => {

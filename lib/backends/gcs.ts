@@ -13,10 +13,13 @@
  *   the hint says so.
  * - A caller with only object roles (roles/storage.objectAdmin) may not read bucket metadata, so a 403 on
  *   the bucket check falls back to listing one object before it is believed.
- * - Retries: the SDK retries idempotent calls (reads, lists) on 408/429/5xx, at most MAX_RETRIES times
- *   within RETRY_TOTAL_SECONDS. Uploads are never retried here: a retried `ifGenerationMatch=0` upload
- *   whose first attempt landed would report our own write as a conflict. `File.save()` is avoided, because
- *   in 7.x a non-retried save switches retries off for the whole client.
+ * - Retries: the SDK retries reads, lists, bucket calls and deletes on 408/429/5xx, at most MAX_RETRIES
+ *   times within RETRY_TOTAL_SECONDS. Deletes are safe to repeat because a missing key counts as deleted.
+ *   Uploads are single multipart requests, which the SDK never retries; that is also what we want, as a
+ *   retried `ifGenerationMatch=0` upload whose first attempt landed would report our own write as a
+ *   conflict. The strategy is RetryAlways because under RetryConditional 7.x switches retries off on the
+ *   client's shared options around each unconditional delete and save, and concurrent calls (deleteMany,
+ *   check's parallel probes) can leave them off for good; `File.save()` is avoided for the same reason.
  * - The SDK takes no AbortSignal: each call settles when its signal fires (downloads and uploads are also
  *   destroyed), and every HTTP request is bounded by REQUEST_TIMEOUT_MS.
  */
@@ -180,7 +183,7 @@ export function clientSettings(credentials: SecretBag, endpoint: string | undefi
       retryDelayMultiplier: 2,
       maxRetryDelay: 2,
       totalTimeout: RETRY_TOTAL_SECONDS,
-      idempotencyStrategy: IdempotencyStrategy.RetryConditional,
+      idempotencyStrategy: IdempotencyStrategy.RetryAlways,
     },
     userAgent: 'backupstorage-functions',
   };
