@@ -473,9 +473,14 @@ export class AzureStore implements ObjectStore {
   }
 
   /** One SDK call: bounded by the limiter, failures mapped by the table. */
-  async #call<T>(operation: StorageOperation, key: string | undefined, call: () => Promise<T>): Promise<T> {
+  async #call<T>(
+    operation: StorageOperation,
+    key: string | undefined,
+    signal: AbortSignal | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> {
     try {
-      return await this.#limit(call);
+      return await this.#limit(call, signal);
     } catch (error) {
       throw mapAzureError(error, { ...this.#errorContext, operation, key });
     }
@@ -483,7 +488,7 @@ export class AzureStore implements ObjectStore {
 
   async bucketExists(options: CallOptions = {}): Promise<boolean> {
     try {
-      await this.#call('bucketExists', undefined, () =>
+      await this.#call('bucketExists', undefined, options.signal, () =>
         this.#container.getProperties({ abortSignal: options.signal }),
       );
       return true;
@@ -504,13 +509,13 @@ export class AzureStore implements ObjectStore {
   }
 
   async createBucket(options: CallOptions = {}): Promise<void> {
-    await this.#call('createBucket', undefined, () =>
+    await this.#call('createBucket', undefined, options.signal, () =>
       this.#container.create({ abortSignal: options.signal }),
     );
   }
 
   async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
-    const properties = await this.#call('stat', key, () =>
+    const properties = await this.#call('stat', key, options.signal, () =>
       this.#container.getBlobClient(key).getProperties({ abortSignal: options.signal }),
     );
     return {
@@ -523,7 +528,7 @@ export class AzureStore implements ObjectStore {
   }
 
   async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
-    return this.#call('get', key, async () => {
+    return this.#call('get', key, options.signal, async () => {
       const response = await this.#container
         .getBlobClient(key)
         .download(0, undefined, { abortSignal: options.signal });
@@ -532,7 +537,7 @@ export class AzureStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    const response = await this.#call('put', key, () =>
+    const response = await this.#call('put', key, options.signal, () =>
       this.#container.getBlockBlobClient(key).upload(body, body.byteLength, {
         abortSignal: options.signal,
         conditions: options.ifNotExists ? { ifNoneMatch: '*' } : undefined,
@@ -546,7 +551,7 @@ export class AzureStore implements ObjectStore {
     const maxPageSize = Math.min(MAX_PAGE, Math.max(1, options.limit ?? DEFAULT_PAGE));
     const pageOptions = { continuationToken: options.pageToken || undefined, maxPageSize };
     const listOptions = { prefix: prefix || undefined, abortSignal: options.signal };
-    return this.#call('list', prefix || undefined, async () => {
+    return this.#call('list', prefix || undefined, options.signal, async () => {
       if (options.delimiter === '/') {
         const page = await this.#container.listBlobsByHierarchy('/', listOptions).byPage(pageOptions).next();
         if (page.done) return { objects: [], prefixes: [] };
@@ -568,7 +573,7 @@ export class AzureStore implements ObjectStore {
 
   async delete(key: string, options: CallOptions = {}): Promise<void> {
     try {
-      await this.#call('delete', key, () =>
+      await this.#call('delete', key, options.signal, () =>
         this.#container.getBlobClient(key).delete({ abortSignal: options.signal }),
       );
     } catch (error) {
