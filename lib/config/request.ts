@@ -28,6 +28,12 @@ export const optionsSchema = z.strictObject({
   timeoutSeconds: z.number().positive().max(900).optional(),
   /** restic repositories, scrypt parameters, repository version (docs/restic.md). */
   ...resticOptionsShape,
+  /** inventory, cleanup (and check with inventory): resume from the token a previous call returned. */
+  continuation: z.string().min(1).max(512 * 1024).optional(),
+  /** cleanup: the storage's `<bucket or container>/<prefix>`, repeated as explicit confirmation (docs/inventory.md). */
+  confirm: z.string().min(1).max(2048).optional(),
+  /** check: also inventory the storage (repositories, sizes, snapshots). */
+  inventory: z.boolean().optional(),
 });
 export type OperationOptions = z.output<typeof optionsSchema>;
 

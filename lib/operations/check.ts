@@ -7,12 +7,15 @@ import type { OperationRequest } from '../config/request.js';
 import { ConditionType } from '../status/conditions.js';
 import { CLEANUP_RESERVE_MS, type OperationContext } from './context.js';
 import { markerFor } from './markers/index.js';
+import { inventoryResumeState, inventoryStep, type InventoryReport } from './inventory.js';
 import { attempt, recordConnectivity, writeProbe, type Outcome } from './probes.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
-export function check(request: OperationRequest, context: OperationContext): Promise<OperationResult> {
-  return withStorage('check', request, context, async (scope) => {
+export async function check(request: OperationRequest, context: OperationContext): Promise<OperationResult> {
+  const resume = request.options.inventory ? inventoryResumeState(request) : undefined;
+  let inventoryReport: InventoryReport | undefined;
+  const result = await withStorage('check', request, context, async (scope) => {
     const { store, status, prefix, deadline } = scope;
     const cleanupDeadline = deadline.reserve(-CLEANUP_RESERVE_MS);
     const [listing, probe, markerOutcomes] = await Promise.all([
@@ -38,5 +41,8 @@ export function check(request: OperationRequest, context: OperationContext): Pro
     const outcomes: Outcome<unknown>[] = [listing, ...markerOutcomes];
     if (probe) outcomes.push(probe);
     recordConnectivity(status, outcomes);
+    // options.inventory: after the probes, with what is left of the deadline (docs/inventory.md).
+    if (request.options.inventory && listing.ok) inventoryReport = await inventoryStep(scope, resume, false);
   });
+  return inventoryReport ? { ...result, inventory: inventoryReport } : result;
 }

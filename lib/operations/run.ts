@@ -10,8 +10,10 @@ import '../credentials/aws.js';
 import { deliverResult } from '../delivery/deliver.js';
 import type { OperationContext } from './context.js';
 import { check } from './check.js';
+import { cleanup } from './cleanup.js';
 import { initialize } from './initialize.js';
 import { withRepositories } from './repositories.js';
+import { inventory } from './inventory.js';
 import type { OperationResult } from './result.js';
 
 export type Operation = (request: OperationRequest, context: OperationContext) => Promise<OperationResult>;
@@ -19,6 +21,8 @@ export type Operation = (request: OperationRequest, context: OperationContext) =
 export const OPERATIONS = {
   initialize: withRepositories('initialize', initialize),
   check: withRepositories('verify', check),
+  inventory,
+  cleanup,
 } satisfies Record<string, Operation>;
 
 export type OperationName = keyof typeof OPERATIONS;
