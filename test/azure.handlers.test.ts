@@ -177,7 +177,11 @@ describe('azure handlers on azurite', () => {
     });
     const checked = await check.direct({ storage, options: { endpoint } });
     expect(checked.status.phase, JSON.stringify(checked.status)).toBe('Ready');
-    expect(await blobNames(container)).toEqual([]);
+    // Stash's marker is its restic repository; the write probes leave nothing behind.
+    const names = await blobNames(container);
+    expect(names).toContain('demo/deployment/stash-demo/config');
+    expect(names.every((name) => name.startsWith('demo/deployment/stash-demo/'))).toBe(true);
+    expect(names.filter((name) => name.includes('.backupstorage-probe-'))).toEqual([]);
   });
 
   it('reports a wrong account key as Unauthenticated', async () => {
