@@ -13,8 +13,8 @@
  *
  * Faults, per bucket so parallel test files never meet: `setFault(bucket, {status, times?})` answers every
  * request naming the bucket with that status (GCS's reason and message for it), `times` times or forever;
- * `hideMissingObjects(bucket)` answers 403 instead of 404 for a missing object, as GCS does for a caller
- * without `storage.objects.list`. The same controls are served over HTTP under `/_fake/` for tests that
+ * `hideMissingObjects(bucket)` answers 403 instead of 404 when a missing object is read, as GCS does for a
+ * caller without `storage.objects.list`. The same controls are served over HTTP under `/_fake/` for tests that
  * run in another process than the fake.
  */
 import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
@@ -346,7 +346,7 @@ export async function startFakeGcs(options: { port?: number; host?: string } = {
         const cut = name.indexOf(delimiter, prefix.length);
         if (cut >= 0) entry = name.slice(0, cut + delimiter.length);
       }
-      if (after !== undefined && entry <= after) continue;
+      if (after !== undefined && Buffer.compare(Buffer.from(entry), Buffer.from(after)) <= 0) continue;
       if (entry === last) continue;
       if (items.length + prefixes.length >= maxResults) {
         truncated = true;
@@ -500,7 +500,7 @@ export async function startFakeGcs(options: { port?: number; host?: string } = {
       const name = decodeURIComponent(object_[2] as string);
       const object = bucket.objects.get(name);
       if (method === 'DELETE') {
-        if (!object) throw missingObject(bucket, name);
+        if (!object) throw new HttpError(404, 'notFound', `No such object: ${bucket.name}/${name}`);
         checkPreconditions(query, object);
         bucket.objects.delete(name);
         res.writeHead(204).end();
