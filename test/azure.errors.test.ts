@@ -247,6 +247,12 @@ describe('resolveAzureTarget (account, endpoint, credential kind)', () => {
       ],
       [
         backend({ storageAccount: 'acct1' }),
+        secret({ AZURE_ACCOUNT_SAS: `sv=1&sig=${SIG}` }),
+        'http://azurestack.example/acct1',
+        /cleartext/,
+      ],
+      [
+        backend({ storageAccount: 'acct1' }),
         secret({ AZURE_ACCOUNT_KEY: KEY }),
         'not a suffix!',
         /not a DNS name/,

@@ -82,6 +82,10 @@ function secretValue(credentials: SecretBag, key: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 /** The account a full endpoint names: `<account>.blob.<suffix>` hosts, or the first path segment (azurite, Azure Stack IP style). */
 function accountFromUrl(url: URL): string | undefined {
   const hostLabel = /^([a-z0-9]+)\.blob\./i.exec(url.hostname)?.[1];
@@ -127,6 +131,12 @@ export function resolveAzureTarget(
       throw invalidConfig(
         'AZURE_ACCOUNT_KEY needs an account name',
         'set spec.storage.azure.storageAccount (KubeStash) or AZURE_ACCOUNT_NAME in the secret (Stash)',
+      );
+    }
+    if (auth === 'sas' && url.protocol !== 'https:' && !isLoopback(url.hostname)) {
+      throw invalidConfig(
+        'a SAS token would travel in cleartext over this http endpoint',
+        'use an https endpoint (plain http is accepted only on loopback, for emulators), or AZURE_ACCOUNT_KEY, which only signs requests',
       );
     }
     if (auth === 'identity' && url.protocol !== 'https:') {
