@@ -245,7 +245,7 @@ export class B2Fake {
   ): { fileId: string; action: string; uploadTimestamp: number }[] {
     const bucket = this.#bucketByName(bucketName);
     if (!bucket) return [];
-    return this.#sortedVersions(bucket)
+    return this.#sortedVersions(bucket, fileName)
       .filter((version) => version.fileName === fileName)
       .map(({ fileId, action, uploadTimestamp }) => ({ fileId, action, uploadTimestamp }));
   }
@@ -373,7 +373,8 @@ export class B2Fake {
     const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const key = this.#keys.get(decoded.slice(0, colon));
-    if (!key || key.secret !== decoded.slice(colon + 1)) throw unauthorized('');
+    if (!key || key.secret !== decoded.slice(colon + 1))
+      throw unauthorized('applicationKeyId or applicationKey is wrong');
     const token = `4_${hex(20)}`;
     this.#tokens.set(token, { keyId: key.keyId, expired: false });
     const bucket = key.bucketId ? this.#buckets.get(key.bucketId) : undefined;
@@ -463,7 +464,7 @@ export class B2Fake {
       const bucket = this.#bucketFor(key, params);
       const query = listQuery(key, params);
       const latest = new Map<string, FileVersion>();
-      for (const version of this.#sortedVersions(bucket))
+      for (const version of this.#sortedVersions(bucket, query.prefix))
         if (!latest.has(version.fileName)) latest.set(version.fileName, version);
       const visible = [...latest.values()].filter((version) => version.action === 'upload');
       const entries = foldEntries(visible, query).filter(
@@ -481,7 +482,7 @@ export class B2Fake {
       const startFileId = stringParam(params, 'startFileId');
       if (startFileId !== undefined && query.startFileName === '')
         throw badRequest('startFileName is required with startFileId');
-      const entries = foldEntries(this.#sortedVersions(bucket), query);
+      const entries = foldEntries(this.#sortedVersions(bucket, query.prefix), query);
       let first = entries.findIndex((entry) => compareNames(entry.name, query.startFileName) >= 0);
       if (first < 0) first = entries.length;
       if (startFileId !== undefined) {
@@ -589,7 +590,7 @@ export class B2Fake {
       throw unauthorized('application key is restricted to another bucket');
     if (!bucket) throw new B2Failure(404, 'not_found', `Bucket does not exist: ${bucketName}`);
     requirePrefix(key, fileName);
-    const newest = this.#sortedVersions(bucket).find((version) => version.fileName === fileName);
+    const newest = this.#sortedVersions(bucket, fileName).find((version) => version.fileName === fileName);
     if (!newest || newest.action !== 'upload')
       throw new B2Failure(404, 'not_found', `File with such name does not exist: ${fileName}`);
     return new DownloadResult(newest.data, {
@@ -627,14 +628,16 @@ export class B2Fake {
   }
 
   /** Name ascending; versions of one name newest first (commit order breaks timestamp ties). */
-  #sortedVersions(bucket: Bucket): FileVersion[] {
+  #sortedVersions(bucket: Bucket, prefix = ''): FileVersion[] {
     const order = new Map(bucket.versions.map((version, index) => [version.fileId, index]));
-    return [...bucket.versions].sort(
-      (a, b) =>
-        compareNames(a.fileName, b.fileName) ||
-        b.uploadTimestamp - a.uploadTimestamp ||
-        (order.get(b.fileId) as number) - (order.get(a.fileId) as number),
-    );
+    return bucket.versions
+      .filter((version) => version.fileName.startsWith(prefix))
+      .sort(
+        (a, b) =>
+          compareNames(a.fileName, b.fileName) ||
+          b.uploadTimestamp - a.uploadTimestamp ||
+          (order.get(b.fileId) as number) - (order.get(a.fileId) as number),
+      );
   }
 
   #versionById(fileId: string): FileVersion | undefined {

@@ -1,0 +1,218 @@
+/**
+ * initialize and check end to end through the Lambda handlers (direct and HTTP events), with
+ * options.endpoint pointing at the contract fake of the B2 native API and the real backblaze-b2 client
+ * in between: KubeStash BackupStorage and Stash Repository forms, `dir:` credentials, scoped keys, and
+ * 20 concurrent initializers that must leave exactly one metadata.yaml version.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { handler as checkHandler } from '../functions/check.js';
+import { handler as initializeHandler } from '../functions/initialize.js';
+import type { Condition, StorageStatus } from '../lib/status/conditions.js';
+import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
+
+const fake = b2Fake();
+const endpoint = fake.endpoint;
+
+interface Result {
+  statusCode?: number;
+  status: StorageStatus;
+}
+
+function lambdaContext(): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'b2-test',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:b2-test',
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/b2-test',
+    logStreamName: 'test',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** middy types the event parameter from its own generics; the handlers take any decoded event. */
+const call = (fn: typeof checkHandler, event: unknown): Promise<unknown> =>
+  (fn as unknown as Handler)(event, lambdaContext());
+const invoke = async (fn: typeof checkHandler, event: unknown): Promise<Result> =>
+  (await call(fn, event)) as Result;
+
+function httpEvent(body: unknown, path: string): Record<string, unknown> {
+  return {
+    version: '2.0',
+    routeKey: `POST ${path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST', path } },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+function condition(result: Result, type: string): Condition | undefined {
+  return result.status.conditions.find((c) => c.type === type);
+}
+
+/** A mounted Kubernetes Secret: one file per key. */
+async function secretDir(values: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bsf-b2-secret-'));
+  for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
+  return `dir:${dir}`;
+}
+
+function backupStorage(name: string, bucket: string, prefix: string): Record<string, unknown> {
+  return {
+    apiVersion: 'storage.kubestash.com/v1alpha1',
+    kind: 'BackupStorage',
+    metadata: { name, namespace: 'demo', uid: randomUUID() },
+    spec: {
+      storage: { provider: 'b2', b2: { bucket, prefix, maxConnections: 4, secretName: 'b2-secret' } },
+      usagePolicy: { allowedNamespaces: { from: 'All' } },
+      deletionPolicy: 'Delete',
+    },
+  };
+}
+
+const masterSecret = (): Promise<string> =>
+  secretDir({ B2_ACCOUNT_ID: fake.accountId, B2_ACCOUNT_KEY: fake.masterKey });
+
+describe('B2 initialize and check through the handlers (contract fake of the B2 native API)', () => {
+  it('initializes a missing bucket with options.createBucket, then checks it over HTTP', async () => {
+    const bucket = uniqueBucketName('handlers');
+    const credentials = await masterSecret();
+    const storage = backupStorage('b2-storage', bucket, 'demo/cluster-a');
+
+    const missing = await invoke(initializeHandler, { storage, credentials, options: { endpoint } });
+    expect(missing.status.phase).toBe('NotReady');
+    expect(condition(missing, 'BackendInitialized')?.reason).toBe('NotFound');
+
+    const initialized = await invoke(initializeHandler, {
+      storage,
+      credentials,
+      options: { endpoint, createBucket: true },
+    });
+    expect(initialized.status.phase, JSON.stringify(initialized.status.conditions)).toBe('Ready');
+    expect(condition(initialized, 'BackendInitialized')?.status).toBe('True');
+    expect(initialized.status.conditionalWrites).toBe(false);
+
+    const store = b2Store({ bucket, keyId: fake.accountId, key: fake.masterKey });
+    expect(Buffer.from(await store.get('demo/cluster-a/metadata.yaml')).toString()).toContain('b2-storage');
+
+    const response = (await checkHandler(
+      httpEvent({ storage, credentials, options: { endpoint } }, '/check'),
+      lambdaContext(),
+    )) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(response.statusCode).toBe(200);
+    const checked = JSON.parse(response.body) as Result;
+    expect(checked.status.phase, response.body).toBe('Ready');
+    expect(condition(checked, 'BackendWritable')?.message).toMatch(/read-back/);
+    expect(condition(checked, 'MetadataValid')?.status).toBe('True');
+    expect(response.body).not.toContain(fake.masterKey);
+
+    // Initialize again over HTTP: accepted, the marker not rewritten, no probe left behind.
+    const again = (await initializeHandler(
+      httpEvent({ storage, credentials, options: { endpoint } }, '/initialize'),
+      lambdaContext(),
+    )) as {
+      statusCode: number;
+      body: string;
+    };
+    expect((JSON.parse(again.body) as Result).status.phase).toBe('Ready');
+    expect(await fake.control.versionsOf(bucket, 'demo/cluster-a/metadata.yaml')).toHaveLength(1);
+    expect((await store.list('demo/cluster-a/')).objects.map((o) => o.key)).toEqual([
+      'demo/cluster-a/metadata.yaml',
+    ]);
+  });
+
+  it('initializes and checks a Stash Repository with dir: credentials and a bucket-restricted key', async () => {
+    const bucket = uniqueBucketName('stash');
+    await fake.control.createBucket(bucket);
+    const key = await fake.control.createKey({ bucketName: bucket, namePrefix: 'stash/' });
+    const credentials = await secretDir({
+      B2_ACCOUNT_ID: key.applicationKeyId,
+      B2_ACCOUNT_KEY: key.applicationKey,
+      RESTIC_PASSWORD: 'not-so-secret-password',
+    });
+    const repository = {
+      apiVersion: 'stash.appscode.com/v1alpha1',
+      kind: 'Repository',
+      metadata: { name: 'b2-repo', namespace: 'demo' },
+      spec: {
+        backend: { storageSecretName: 'b2-secret', b2: { bucket, prefix: 'stash/demo', maxConnections: 3 } },
+      },
+    };
+    const initialized = await invoke(initializeHandler, {
+      storage: repository,
+      credentials,
+      options: { endpoint },
+    });
+    expect(initialized.status.phase, JSON.stringify(initialized.status.conditions)).toBe('Ready');
+    expect(condition(initialized, 'BackendInitialized')?.status).toBe('True');
+    const checked = await invoke(checkHandler, { storage: repository, credentials, options: { endpoint } });
+    expect(checked.status.phase, JSON.stringify(checked.status.conditions)).toBe('Ready');
+    expect(condition(checked, 'BackendAuthenticated')?.status).toBe('True');
+    expect((await fake.control.stats(key.applicationKeyId)).unfilteredBucketListings).toBe(0);
+  });
+
+  it('reports a key scoped to another bucket as PermissionDenied naming what it allows', async () => {
+    const bucket = uniqueBucketName('wrong-key');
+    const other = uniqueBucketName('wrong-key-other');
+    await fake.control.createBucket(bucket);
+    await fake.control.createBucket(other);
+    const key = await fake.control.createKey({ bucketName: other, namePrefix: 'theirs/' });
+    const credentials = await secretDir({
+      B2_ACCOUNT_ID: key.applicationKeyId,
+      B2_ACCOUNT_KEY: key.applicationKey,
+    });
+    const checked = await invoke(checkHandler, {
+      storage: backupStorage('b2-wrong', bucket, 'mine'),
+      credentials,
+      options: { endpoint },
+    });
+    expect(checked.status.phase).toBe('NotReady');
+    const readable = condition(checked, 'BackendReadable');
+    expect(readable?.status).toBe('False');
+    expect(readable?.reason).toBe('PermissionDenied');
+    expect(readable?.hint).toContain(`only bucket "${other}"`);
+    expect(readable?.hint).toContain('only names starting with "theirs/"');
+    expect(condition(checked, 'BackendAuthenticated')?.status).toBe('True');
+    expect(JSON.stringify(checked)).not.toContain(key.applicationKey);
+  });
+
+  it('lets exactly one of 20 concurrent initializers write metadata.yaml, and all end Ready', async () => {
+    const bucket = uniqueBucketName('race');
+    await fake.control.createBucket(bucket);
+    const credentials = await masterSecret();
+    const storage = backupStorage('b2-race', bucket, 'race');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        invoke(initializeHandler, { storage, credentials, options: { endpoint } }),
+      ),
+    );
+    for (const result of results) {
+      expect(result.status.phase, JSON.stringify(result.status.conditions)).toBe('Ready');
+    }
+    const written = results.filter(
+      (result) => condition(result, 'BackendInitialized')?.message === 'Successfully initialized backend.',
+    );
+    expect(written).toHaveLength(1);
+    const versions = await fake.control.versionsOf(bucket, 'race/metadata.yaml');
+    expect(versions).toHaveLength(1);
+    expect(versions[0]?.action).toBe('upload');
+  });
+});
