@@ -27,6 +27,7 @@ const loaders: Loaders = {
   s3: () => import('./s3.js'),
   gcs: () => import('./gcs.js'),
   azure: () => import('./azure.js'),
+  swift: () => import('./swift.js'),
   b2: () => import('./b2.js'),
 };
 

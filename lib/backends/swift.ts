@@ -1,0 +1,522 @@
+/**
+ * OpenStack Swift backend (Stash's `swift {container, prefix}`), on Swift's documented object-storage
+ * REST API with Node's own HTTP client; authentication (v1, Keystone v2/v3, application credentials,
+ * a ready token) lives in swift-auth.ts and its errors in swift-errors.ts. Why not
+ * openstack-swift-client: it depends on the deprecated `request`, whose pinned `form-data` has a
+ * critical advisory with no fix in range (docs/swift.md).
+ *
+ * - Create-if-absent: Swift's `If-None-Match: *` answers 412 when the object already exists, but it is
+ *   checked when each PUT starts, so simultaneous creators can all win (measured on Swift 2.30: 12 of
+ *   20 concurrent PUTs got 201). `put` with `ifNotExists` therefore runs the claim scheme of
+ *   exclusive-create.ts, whose final write still carries `If-None-Match: *`, and
+ *   `capabilities.conditionalWrites` is false. Claim objects never appear in listings.
+ * - Uploads send their MD5 as `ETag`, so Swift verifies the content it stores (422 otherwise), and the
+ *   ETag it answers (the MD5 hex of what it stored) becomes `contentMd5`.
+ * - Listing is a container GET with `format=json`, `prefix`, `delimiter`, `marker` and `limit`.
+ * - `deleteMany` uses the bulk middleware (`?bulk-delete`) when the cluster's /info lists it.
+ * - A 401 on a data request renews the token once (it may have been revoked or have expired early).
+ * - `options.endpoint` replaces the storage URL that authentication returns (a private endpoint).
+ * - `CA_CERT_DATA` in the secret: a PEM CA to trust for the auth and storage URLs.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { SwiftBackend } from '../config/backend.js';
+import type {
+  CallOptions,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  StoreCapabilities,
+} from './object-store.js';
+import { StorageError, isStorageError, type StorageOperation } from './errors.js';
+import { createExclusively, isClaimKey, type ExclusiveCreateIo } from './exclusive-create.js';
+import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http-client.js';
+import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './swift-auth.js';
+import { SWIFT_PROVIDER, swiftError, swiftFailure, type SwiftTarget } from './swift-errors.js';
+import type { StoreContext } from './registry.js';
+
+const DEFAULT_PAGE = 1000;
+/** Swift's default container_listing_limit; a page never asks for more. */
+const MAX_PAGE = 10_000;
+/** Own claim objects are removed within this, even after the caller's deadline passed. */
+const CLEANUP_TIMEOUT_MS = 10_000;
+/** Swift's default max_deletes_per_request for the bulk middleware. */
+const DEFAULT_BULK_DELETES = 10_000;
+
+/** Entries are objects (`name`, `bytes`, …) or, under a delimiter, folded `subdir`s. */
+const listingSchema = z.array(
+  z.looseObject({
+    subdir: z.string().optional(),
+    name: z.string().optional(),
+    bytes: z.number().optional(),
+    hash: z.string().optional(),
+    last_modified: z.string().optional(),
+  }),
+);
+
+const bulkDeleteSchema = z.looseObject({
+  'Response Status': z.string(),
+  Errors: z.array(z.tuple([z.string(), z.string()])).optional(),
+});
+
+const infoSchema = z.looseObject({
+  bulk_delete: z.looseObject({ max_deletes_per_request: z.number().optional() }).optional(),
+});
+
+/** Object paths keep their slashes; every segment is percent-encoded. */
+function encodePath(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+function hexToBase64(hex: string | undefined): string | undefined {
+  const clean = hex?.replace(/"/g, '');
+  return clean && /^[0-9a-f]{32}$/i.test(clean) ? Buffer.from(clean, 'hex').toString('base64') : undefined;
+}
+
+function parseDate(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  // Swift's JSON listing gives UTC without a zone ("2024-01-02T03:04:05.678900").
+  const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) || value.includes('GMT') ? value : `${value}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+interface SwiftCall {
+  operation: StorageOperation;
+  target: SwiftTarget;
+  method: HttpRequest['method'];
+  /** Path below the storage URL, already encoded (`container/key`), or `` for the account. */
+  path: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Uint8Array | string;
+  key?: string;
+  signal?: AbortSignal;
+}
+
+export class SwiftStore implements ObjectStore {
+  readonly provider = SWIFT_PROVIDER;
+  readonly location: string;
+  readonly #container: string;
+  readonly #auth: SwiftAuthenticator;
+  readonly #http: HttpClientOptions;
+  readonly #storageUrlOverride: string | undefined;
+  #bulkDelete: Promise<number | undefined> | undefined;
+  #bulkKnown: number | undefined | null = null;
+
+  constructor(
+    container: string,
+    auth: SwiftAuthenticator,
+    http: HttpClientOptions,
+    storageUrlOverride?: string,
+  ) {
+    this.#container = container;
+    this.location = container;
+    this.#auth = auth;
+    this.#http = http;
+    this.#storageUrlOverride = storageUrlOverride;
+  }
+
+  get capabilities(): StoreCapabilities {
+    // Until /info has been read, assume the bulk middleware (it is in Swift's default pipeline).
+    return { conditionalWrites: false, putReturnsChecksum: true, batchDelete: this.#bulkKnown !== undefined };
+  }
+
+  /** The authentication mode the secret's keys chose (for tests and logs; never a value). */
+  get authMode(): string {
+    return this.#auth.plan.mode;
+  }
+
+  #url(session: SwiftSession, call: Pick<SwiftCall, 'path' | 'query'>): URL {
+    const base = (this.#storageUrlOverride ?? session.storageUrl).replace(/\/+$/, '');
+    const url = new URL(call.path === '' ? base : `${base}/${call.path}`);
+    for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
+    return url;
+  }
+
+  #containerPath(): string {
+    return encodeURIComponent(this.#container);
+  }
+
+  #objectPath(key: string): string {
+    return `${this.#containerPath()}/${encodePath(key)}`;
+  }
+
+  /** One authenticated request; renews the token once on a 401. Transport failures are classified. */
+  async #send(call: SwiftCall): Promise<HttpResponse> {
+    const context = {
+      operation: call.operation,
+      target: call.target,
+      key: call.key,
+      container: this.#container,
+    };
+    for (let attempt = 0; ; attempt += 1) {
+      const session = await this.#auth.session(call.signal);
+      let response: HttpResponse;
+      try {
+        response = await sendRequest(
+          {
+            method: call.method,
+            url: this.#url(session, call),
+            headers: { ...call.headers, 'x-auth-token': session.token },
+            body: call.body,
+            signal: call.signal,
+          },
+          this.#http,
+        );
+      } catch (error) {
+        throw swiftFailure(error, context);
+      }
+      if (response.status === 401 && attempt === 0 && this.#auth.plan.renewable) {
+        await this.#auth.invalidate(session);
+        continue;
+      }
+      return response;
+    }
+  }
+
+  #fail(response: HttpResponse, call: Pick<SwiftCall, 'operation' | 'target' | 'key'>): StorageError {
+    return swiftError(response.status, {
+      operation: call.operation,
+      target: call.target,
+      key: call.key,
+      container: this.#container,
+      credentialKeys: this.#auth.plan.credentialKeys,
+    });
+  }
+
+  /** A 404 on an object is ambiguous in Swift: it is the container's when the container is missing. */
+  async #notFound(
+    response: HttpResponse,
+    operation: StorageOperation,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<StorageError> {
+    const exists = await this.bucketExists({ signal }).catch(() => true);
+    return this.#fail(response, { operation, target: exists ? 'object' : 'container', key });
+  }
+
+  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+    const call = {
+      operation: 'bucketExists',
+      target: 'container',
+      method: 'HEAD',
+      path: this.#containerPath(),
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    if (response.status === 404) return false;
+    if (response.status >= 200 && response.status < 300) return true;
+    throw this.#fail(response, call);
+  }
+
+  async createBucket(options: CallOptions = {}): Promise<void> {
+    // Swift answers 202 for an existing container, but also silently updates it; ask first.
+    if (await this.bucketExists(options)) {
+      throw new StorageError({
+        code: 'AlreadyExists',
+        subject: 'bucket',
+        provider: SWIFT_PROVIDER,
+        operation: 'createBucket',
+        message: `container "${this.#container}" already exists`,
+      });
+    }
+    const call = {
+      operation: 'createBucket',
+      target: 'container',
+      method: 'PUT',
+      path: this.#containerPath(),
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    if (response.status === 201 || response.status === 202 || response.status === 204) return;
+    throw this.#fail(response, { ...call, target: response.status === 404 ? 'account' : 'container' });
+  }
+
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+    const call = {
+      operation: 'stat',
+      target: 'object',
+      method: 'HEAD',
+      path: this.#objectPath(key),
+      key,
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    if (response.status === 404) throw await this.#notFound(response, 'stat', key, options.signal);
+    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    return this.#info(key, response);
+  }
+
+  #info(key: string, response: HttpResponse): ObjectInfo {
+    const etag = response.header('etag')?.replace(/"/g, '');
+    const lastModified = parseDate(response.header('last-modified'));
+    return {
+      key,
+      size: Number(response.header('content-length') ?? 0),
+      ...(lastModified ? { lastModified } : {}),
+      ...(etag ? { etag } : {}),
+      ...(hexToBase64(etag) ? { contentMd5: hexToBase64(etag) } : {}),
+    };
+  }
+
+  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+    const call = {
+      operation: 'get',
+      target: 'object',
+      method: 'GET',
+      path: this.#objectPath(key),
+      key,
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    if (response.status === 404) throw await this.#notFound(response, 'get', key, options.signal);
+    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    if (isClaimKey(key)) {
+      throw new StorageError({
+        code: 'InvalidConfig',
+        provider: SWIFT_PROVIDER,
+        operation: 'put',
+        key,
+        message: `key "${key}" uses a name reserved for create-if-absent claims`,
+      });
+    }
+    if (!options.ifNotExists) return this.#putObject(key, body, options, false);
+    return createExclusively(this.#exclusiveIo(key, options), key, body);
+  }
+
+  async #putObject(
+    key: string,
+    body: Uint8Array,
+    options: PutOptions,
+    ifNoneMatch: boolean,
+  ): Promise<PutResult> {
+    const md5 = createHash('md5').update(body).digest('hex');
+    const headers: Record<string, string> = {
+      etag: md5,
+      'content-type': options.contentType ?? 'application/octet-stream',
+    };
+    if (ifNoneMatch) headers['if-none-match'] = '*';
+    const call = {
+      operation: 'put',
+      target: 'object',
+      method: 'PUT',
+      path: this.#objectPath(key),
+      key,
+      headers,
+      body,
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    // PUT into a missing container is the container's 404, never the object's.
+    if (response.status === 404) throw this.#fail(response, { ...call, target: 'container' });
+    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    const etag = response.header('etag')?.replace(/"/g, '');
+    return { ...(etag ? { etag } : {}), ...(hexToBase64(etag) ? { contentMd5: hexToBase64(etag) } : {}) };
+  }
+
+  /** Plain operations for the claim scheme; the final write of `target` keeps `If-None-Match: *`. */
+  #exclusiveIo(target: string, options: PutOptions): ExclusiveCreateIo {
+    const signal = options.signal;
+    return {
+      provider: SWIFT_PROVIDER,
+      signal,
+      exists: async (key) => {
+        try {
+          await this.stat(key, { signal });
+          return true;
+        } catch (error) {
+          if (isStorageError(error, 'NotFound') && error.subject === 'object') return false;
+          throw error;
+        }
+      },
+      write: (key, body) => this.#putObject(key, body, options, key === target),
+      listAll: async (prefix) => {
+        const entries: { key: string; lastModified?: Date }[] = [];
+        let pageToken: string | undefined;
+        do {
+          const page = await this.#listPage(prefix, { signal, pageToken });
+          entries.push(...page.objects);
+          pageToken = page.nextPageToken;
+        } while (pageToken !== undefined);
+        return entries;
+      },
+      remove: (key) => this.delete(key, { signal }),
+      removeAfterDeadline: (key) => this.delete(key, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }),
+    };
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const page = await this.#listPage(prefix, options);
+    return {
+      objects: page.objects.filter((object) => !isClaimKey(object.key)),
+      prefixes: page.prefixes.filter((folded) => !isClaimKey(folded)),
+      ...(page.nextPageToken !== undefined ? { nextPageToken: page.nextPageToken } : {}),
+    };
+  }
+
+  /** One page as Swift lists it, claim objects included. */
+  async #listPage(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    const limit = Math.min(MAX_PAGE - 1, Math.max(1, options.limit ?? DEFAULT_PAGE));
+    // One entry more than asked tells whether another page exists, without an empty last request.
+    const query: Record<string, string> = { format: 'json', limit: String(limit + 1) };
+    if (prefix !== '') query.prefix = prefix;
+    if (options.delimiter) query.delimiter = options.delimiter;
+    if (options.pageToken) query.marker = options.pageToken;
+    const call = {
+      operation: 'list',
+      target: 'container',
+      method: 'GET',
+      path: this.#containerPath(),
+      query,
+      key: prefix,
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    let entries: z.output<typeof listingSchema>;
+    try {
+      entries =
+        response.status === 204 || response.body.length === 0
+          ? []
+          : listingSchema.parse(JSON.parse(response.body.toString('utf8')));
+    } catch (error) {
+      throw new StorageError({
+        code: 'Unknown',
+        provider: SWIFT_PROVIDER,
+        operation: 'list',
+        key: prefix,
+        message: 'Swift answered the listing with an unreadable body',
+        cause: error,
+      });
+    }
+    const page = entries.slice(0, limit);
+    const objects: ObjectInfo[] = [];
+    const prefixes: string[] = [];
+    for (const entry of page) {
+      if (entry.subdir !== undefined) {
+        prefixes.push(entry.subdir);
+        continue;
+      }
+      if (entry.name === undefined) continue;
+      const lastModified = parseDate(entry.last_modified);
+      const contentMd5 = hexToBase64(entry.hash);
+      objects.push({
+        key: entry.name,
+        size: entry.bytes ?? 0,
+        ...(lastModified ? { lastModified } : {}),
+        ...(entry.hash ? { etag: entry.hash } : {}),
+        ...(contentMd5 ? { contentMd5 } : {}),
+      });
+    }
+    const last = page.at(-1);
+    const nextPageToken = entries.length > limit && last ? (last.subdir ?? last.name) : undefined;
+    return { objects, prefixes, ...(nextPageToken !== undefined ? { nextPageToken } : {}) };
+  }
+
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
+    const call = {
+      operation: 'delete',
+      target: 'object',
+      method: 'DELETE',
+      path: this.#objectPath(key),
+      key,
+      signal: options.signal,
+    } as const;
+    const response = await this.#send(call);
+    if (response.status === 404 || (response.status >= 200 && response.status < 300)) return;
+    throw this.#fail(response, call);
+  }
+
+  /** The bulk middleware's limit from the cluster's /info, or undefined when it has none. Read once. */
+  #bulkLimit(signal?: AbortSignal): Promise<number | undefined> {
+    this.#bulkDelete ??= (async () => {
+      const session = await this.#auth.session(signal);
+      const storage = new URL(this.#storageUrlOverride ?? session.storageUrl);
+      // /info sits next to /v1 on the proxy ("https://host/swift/v1/AUTH_x" → "https://host/swift/info").
+      const versionAt = storage.pathname.search(/\/v1(\/|$)/);
+      storage.pathname = `${versionAt >= 0 ? storage.pathname.slice(0, versionAt) : ''}/info`;
+      storage.search = '';
+      try {
+        const response = await sendRequest({ method: 'GET', url: storage, signal }, this.#http);
+        if (response.status !== 200) return undefined;
+        const info = infoSchema.safeParse(JSON.parse(response.body.toString('utf8')));
+        if (!info.success || !info.data.bulk_delete) return undefined;
+        return info.data.bulk_delete.max_deletes_per_request ?? DEFAULT_BULK_DELETES;
+      } catch {
+        return undefined;
+      }
+    })();
+    return this.#bulkDelete.then((limit) => {
+      this.#bulkKnown = limit;
+      return limit;
+    });
+  }
+
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+    if (keys.length === 0) return;
+    const limit = await this.#bulkLimit(options.signal);
+    if (limit === undefined) {
+      for (const key of keys) await this.delete(key, options);
+      return;
+    }
+    for (let start = 0; start < keys.length; start += limit) {
+      const batch = keys.slice(start, start + limit);
+      const body = batch.map((key) => `/${this.#objectPath(key)}`).join('\n');
+      const call = {
+        operation: 'delete',
+        target: 'container',
+        method: 'POST',
+        path: '',
+        query: { 'bulk-delete': '' },
+        headers: { 'content-type': 'text/plain', accept: 'application/json' },
+        body,
+        key: batch[0],
+        signal: options.signal,
+      } as const;
+      const response = await this.#send(call);
+      if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+      const result = bulkDeleteSchema.safeParse(JSON.parse(response.body.toString('utf8') || 'null'));
+      if (!result.success)
+        throw new StorageError({
+          code: 'Unknown',
+          provider: SWIFT_PROVIDER,
+          operation: 'delete',
+          message: 'Swift answered the bulk delete with an unreadable body',
+        });
+      // The bulk answer is 200 even when items failed; its own status and error list tell. 404s are fine.
+      const failed = (result.data.Errors ?? []).filter(([, status]) => !status.startsWith('404'));
+      const overall = Number.parseInt(result.data['Response Status'], 10);
+      if (failed.length > 0 || (overall >= 400 && overall !== 404)) {
+        const status = Number.parseInt(failed[0]?.[1] ?? result.data['Response Status'], 10);
+        const first = failed[0]?.[0];
+        const key = first ? decodeURIComponent(first.replace(/^\/[^/]+\//, '')) : undefined;
+        throw swiftError(Number.isFinite(status) ? status : 500, {
+          operation: 'delete',
+          target: status === 404 ? 'container' : 'object',
+          key,
+          container: this.#container,
+          credentialKeys: this.#auth.plan.credentialKeys,
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    // Sockets stay pooled for the warm function (http-client.ts); nothing per store to release.
+  }
+}
+
+export async function createStore(backend: SwiftBackend, context: StoreContext): Promise<ObjectStore> {
+  const plan = planSwiftAuth(context.credentials, context.endpoint);
+  const http: HttpClientOptions = {};
+  const ca = context.credentials.reveal('CA_CERT_DATA');
+  if (ca && ca.trim() !== '') http.ca = ca;
+  return new SwiftStore(backend.container, new SwiftAuthenticator(plan, http), http, context.endpoint);
+}
