@@ -163,6 +163,24 @@ describe('azure handlers on azurite', () => {
     expect(await blobNames(container)).toEqual(['demo/cluster-a/metadata.yaml']);
   });
 
+  it('lets exactly one of 20 concurrent initializers write metadata.yaml; the others accept it', async () => {
+    const container = uniqueContainer('race');
+    await service.getContainerClient(container).create();
+    const storage = backupStorage(container, 'azure-secret', 'race');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        (index % 2 ? initialize.http : initialize.direct)({ storage, options: { endpoint } }),
+      ),
+    );
+    const messages = results.map((result) => condition(result, 'BackendInitialized'));
+    expect(
+      messages.every((c) => c.status === 'True'),
+      JSON.stringify(messages),
+    ).toBe(true);
+    expect(messages.filter((c) => c.message === 'Successfully initialized backend.')).toHaveLength(1);
+    expect(await blobNames(container)).toEqual(['race/metadata.yaml']);
+  });
+
   it('initializes and checks a Stash Repository whose secret names the account (HTTP, then direct event)', async () => {
     const container = uniqueContainer('stash');
     await service.getContainerClient(container).create();
