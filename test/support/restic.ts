@@ -1,11 +1,18 @@
 /** Runs the real restic binary (Debian restic 0.14) against a repository, never using the user's cache. */
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/** Where restic finds a repository: its location, the backend's environment and extra global flags (--cacert). */
+export interface ResticTarget {
+  repository: string;
+  env?: Record<string, string>;
+  flags?: string[];
+}
 
 export interface ResticRun {
   code: number;
@@ -13,15 +20,18 @@ export interface ResticRun {
   stderr: string;
 }
 
-/** restic with `--no-cache`, the repository and password in the environment, plus `env` (backend credentials). */
+const asTarget = (target: string | ResticTarget): ResticTarget =>
+  typeof target === 'string' ? { repository: target } : target;
+
+/** restic with `--no-cache`, the repository and password in the environment. */
 export async function restic(
-  repository: string,
+  target: string | ResticTarget,
   password: string,
   args: string[],
-  env: Record<string, string> = {},
 ): Promise<ResticRun> {
+  const { repository, env = {}, flags = [] } = asTarget(target);
   try {
-    const { stdout, stderr } = await run('restic', ['--no-cache', ...args], {
+    const { stdout, stderr } = await run('restic', ['--no-cache', ...flags, ...args], {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: tmpdir(),
@@ -29,7 +39,7 @@ export async function restic(
         RESTIC_PASSWORD: password,
         ...env,
       },
-      timeout: 60_000,
+      timeout: 90_000,
       maxBuffer: 16 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -45,20 +55,19 @@ export async function restic(
 
 /** Like `restic` but throws with restic's output when it fails. */
 export async function resticOk(
-  repository: string,
+  target: string | ResticTarget,
   password: string,
   args: string[],
-  env: Record<string, string> = {},
 ): Promise<string> {
-  const result = await restic(repository, password, args, env);
-  if (result.code !== 0)
+  const result = await restic(target, password, args);
+  if (result.code !== 0) {
     throw new Error(`restic ${args.join(' ')} exited ${result.code}: ${result.stderr || result.stdout}`);
+  }
   return result.stdout;
 }
 
 /** A small directory tree to back up. */
 export async function sampleData(): Promise<string> {
-  const { writeFile, mkdir } = await import('node:fs/promises');
   const dir = await mkdtemp(join(tmpdir(), 'bsf-restic-data-'));
   await mkdir(join(dir, 'sub'));
   await writeFile(join(dir, 'a.txt'), 'restic data\n');
@@ -66,26 +75,40 @@ export async function sampleData(): Promise<string> {
   return dir;
 }
 
+/** restic init and one backup; returns the snapshot time restic reports. */
+export async function resticInitAndBackup(
+  target: string | ResticTarget,
+  password: string,
+  version: 1 | 2 = 2,
+): Promise<string> {
+  await resticOk(target, password, ['init', '--repository-version', String(version)]);
+  await resticOk(target, password, ['backup', '--host', 'bsf-test', await sampleData()]);
+  const [snapshot] = JSON.parse(await resticOk(target, password, ['snapshots', '--json'])) as {
+    time: string;
+  }[];
+  if (!snapshot) throw new Error('restic lists no snapshot after a backup');
+  return snapshot.time;
+}
+
 /**
  * What a repository written by us must pass with the real restic: cat config, backup, snapshots and
  * check --read-data. Returns the config restic printed and the snapshot time it reports.
  */
 export async function resticAcceptance(
-  repository: string,
+  target: string | ResticTarget,
   password: string,
-  env: Record<string, string> = {},
 ): Promise<{ config: { version: number; id: string; chunker_polynomial: string }; snapshotTime: string }> {
-  const config = JSON.parse(await resticOk(repository, password, ['cat', 'config'], env)) as {
+  const config = JSON.parse(await resticOk(target, password, ['cat', 'config'])) as {
     version: number;
     id: string;
     chunker_polynomial: string;
   };
-  await resticOk(repository, password, ['backup', '--host', 'bsf-test', await sampleData()], env);
-  const snapshots = JSON.parse(await resticOk(repository, password, ['snapshots', '--json'], env)) as {
+  await resticOk(target, password, ['backup', '--host', 'bsf-test', await sampleData()]);
+  const snapshots = JSON.parse(await resticOk(target, password, ['snapshots', '--json'])) as {
     time: string;
   }[];
   if (snapshots.length !== 1) throw new Error(`expected one snapshot, restic lists ${snapshots.length}`);
-  const checked = await resticOk(repository, password, ['check', '--read-data'], env);
+  const checked = await resticOk(target, password, ['check', '--read-data']);
   if (!checked.includes('no errors were found')) throw new Error(`restic check: ${checked}`);
   return { config, snapshotTime: (snapshots[0] as { time: string }).time };
 }
