@@ -75,16 +75,26 @@ function alreadyExists(io: ExclusiveCreateIo, key: string): StorageError {
   });
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(io: ExclusiveCreateIo, key: string, ms: number): Promise<void> {
+  const { signal } = io;
+  const expired = (): StorageError =>
+    new StorageError({
+      code: 'Timeout',
+      provider: io.provider,
+      operation: 'put',
+      key,
+      message: `the deadline passed while waiting for a concurrent creator of ${key}`,
+      hint: 'another initialize may be running on the same prefix; retry once it has finished',
+    });
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(expired());
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(expired());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -116,7 +126,7 @@ export async function createExclusively(
 
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      if (round > 0) await sleep(pause(round), io.signal);
+      if (round > 0) await sleep(io, key, pause(round));
       if (await io.exists(key)) throw alreadyExists(io, key);
 
       if (claimedAt === undefined) {

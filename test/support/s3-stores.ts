@@ -53,3 +53,25 @@ export async function secretDir(values: Record<string, string>): Promise<string>
   for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
   return `dir:${dir}`;
 }
+
+/** Swift's s3api as an S3Target (the Swift harness publishes its own field names). */
+export function s3apiTarget(info: Record<string, string>, bucket: string): S3Target {
+  return {
+    endpoint: info.s3Endpoint as string,
+    accessKeyId: info.s3AccessKey as string,
+    secretAccessKey: info.s3SecretKey as string,
+    bucket,
+    tlsEndpoint: info.tlsS3Endpoint,
+    caPath: info.caFile,
+  };
+}
+
+/** Makes the target's bucket exist (a server without a default bucket). */
+export async function ensureBucket(target: S3Target): Promise<void> {
+  const store = await openS3(target);
+  try {
+    if (!(await store.bucketExists())) await store.createBucket();
+  } finally {
+    await store.close();
+  }
+}
