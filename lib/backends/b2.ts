@@ -466,7 +466,9 @@ export class B2Store implements ObjectStore {
     mine: B2File,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    await sleep(SETTLE_MS, signal);
+    await sleep(SETTLE_MS, signal).catch((error: unknown) =>
+      Promise.reject(mapB2Error(error, this.#context('put', { key }))),
+    );
     const live: B2File[] = [];
     for (const version of await this.#versions(bucketId, key, 'put', signal)) {
       if (version.action === 'hide') break;
