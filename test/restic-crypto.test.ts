@@ -150,7 +150,17 @@ describe('restic kdf: scrypt', () => {
     expect(key).toHaveLength(64);
   });
 
-  it('calibrates like restic: r = 8, N = 32768 under 60 MiB, p ≥ 1', async () => {
+  it('calibrates like restic: r = 8, N = 32768 under 60 MiB, p = runs that fit in 500 ms', async () => {
+    const tried: number[] = [];
+    const fast = await calibrate(500, 60 * 1024 * 1024, async ({ N }) => (tried.push(N), 70));
+    expect(fast).toEqual({ N: 32768, r: 8, p: 7 });
+    expect(tried).toEqual([32768]);
+    // A slow machine: N is halved while one run exceeds the target, as restic does.
+    const slow = await calibrate(500, 60 * 1024 * 1024, async ({ N }) => (N >= 32768 ? 900 : N / 40));
+    expect(slow).toEqual({ N: 16384, r: 8, p: 1 });
+  });
+
+  it('calibrates for real to parameters scrypt accepts', async () => {
     const params = await calibrate(100);
     expect(params.r).toBe(8);
     expect(params.N).toBeLessThanOrEqual(32768);

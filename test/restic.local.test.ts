@@ -156,8 +156,15 @@ describe('restic on local: ours → restic', () => {
       context(),
     );
     const kdf = repositories(result)[0]?.kdf;
-    expect(kdf).toMatchObject({ N: 32768, r: 8 });
+    // N = 32768 unless this machine is too slow for it right now (then halved, as restic does).
+    expect(kdf?.r).toBe(8);
+    expect([32768, 16384, 8192, 4096, 2048, 1024]).toContain(kdf?.N);
     expect(kdf?.p).toBeGreaterThanOrEqual(1);
+    const [keyName] = await readdir(join(root, 'calibrated', 'keys'));
+    const keyFile = JSON.parse(
+      await readFile(join(root, 'calibrated', 'keys', keyName as string), 'utf8'),
+    ) as object;
+    expect(keyFile).toMatchObject({ kdf: 'scrypt', ...kdf });
     const keys = JSON.parse(
       await resticOk(join(root, 'calibrated'), PASSWORD, ['key', 'list', '--json']),
     ) as unknown[];

@@ -62,19 +62,29 @@ export function deriveKey(
 
 let calibrated: Promise<KdfParams> | undefined;
 
+/** How long one scrypt run with these parameters takes here, in milliseconds. */
+export type KdfTimer = (params: KdfParams) => Promise<number>;
+
+const timeOneRun: KdfTimer = async (params) => {
+  const start = performance.now();
+  await deriveKey('calibration', new Uint8Array(SALT_SIZE), params);
+  return performance.now() - start;
+};
+
 /**
  * restic-strength parameters for this machine: r = 8, N = largest power of two with 128·r·N below the
  * memory target, halved while one run exceeds the time target, then p = how many such runs fit in it.
  */
-export async function calibrate(targetMs = TARGET_MS, maxMemory = TARGET_MEMORY): Promise<KdfParams> {
+export async function calibrate(
+  targetMs = TARGET_MS,
+  maxMemory = TARGET_MEMORY,
+  timer: KdfTimer = timeOneRun,
+): Promise<KdfParams> {
   const r = 8;
   let N = 2;
   while (128 * r * N * 2 < maxMemory) N *= 2;
-  const salt = new Uint8Array(SALT_SIZE);
   for (;;) {
-    const start = performance.now();
-    await deriveKey('calibration', salt, { N, r, p: 1 });
-    const elapsed = Math.max(performance.now() - start, 0.001);
+    const elapsed = Math.max(await timer({ N, r, p: 1 }), 0.001);
     if (elapsed > targetMs && N > 1024) {
       N /= 2;
       continue;
