@@ -12,7 +12,11 @@ describe('events/s3 samples', () => {
   it('cover AWS, MinIO-style and Spaces-style configs in KubeStash and Stash forms', () => {
     for (const style of ['aws', 'minio', 'spaces']) {
       expect(files.some((file) => file.startsWith(`${style}-`) && file.includes('kubestash'))).toBe(true);
-      expect(files.some((file) => file.startsWith(`${style}-`) && file.includes('stash') && !file.includes('kubestash'))).toBe(true);
+      expect(
+        files.some(
+          (file) => file.startsWith(`${style}-`) && file.includes('stash') && !file.includes('kubestash'),
+        ),
+      ).toBe(true);
     }
   });
 
