@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore } from '../lib/backends/local.js';
+import type { CallOptions, ListOptions, ObjectStore } from '../lib/backends/object-store.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import type { OperationContext } from '../lib/operations/context.js';
 import type { RepositoryReport } from '../lib/operations/repositories.js';
@@ -508,6 +509,29 @@ describe('restic on local: concurrent initializers', () => {
     expect(await readdir(join(dir, 'repo', 'keys'))).toHaveLength(1);
     expect((await readdir(join(dir, 'repo'))).filter((name) => name === 'config')).toHaveLength(1);
     await resticOk(join(dir, 'repo'), PASSWORD, ['check']);
+  });
+
+  it('an initializer whose config read answered before a concurrent winner wrote opens the winner’s repository', async () => {
+    const dir = join(root, 'late-reader');
+    await mkdir(dir);
+    const store = new LocalStore(dir);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The loser's config read is answered now (nothing there yet) but delivered late; its listings run late.
+    const late: ObjectStore = Object.assign(Object.create(store) as ObjectStore, {
+      get: (key: string, options?: CallOptions) => {
+        const answer = store.get(key, options);
+        answer.catch(() => undefined);
+        return gate.then(() => answer);
+      },
+      list: (prefix: string, options?: ListOptions) => gate.then(() => store.list(prefix, options)),
+    });
+    const loser = initRepository(late, 'repo', PASSWORD, { kdf: FAST_KDF });
+    const winner = await initRepository(store, 'repo', PASSWORD, { kdf: FAST_KDF });
+    release();
+    const result = await loser;
+    expect(winner.created).toBe(true);
+    expect(result).toMatchObject({ created: false, info: { id: winner.info.id, keyCount: 1 } });
   });
 
   it('20 concurrent initialize calls on one Stash backend all end Ready on the same repository', async () => {

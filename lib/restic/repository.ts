@@ -367,6 +367,9 @@ export async function initRepository(
   ]);
   if (existing !== undefined) return openExisting();
   if (hasKeys || hasSnapshots) {
+    // The reads ran side by side: a concurrent initializer may have written its config (always before
+    // its key) after our config read answered. A config read issued now sees it.
+    if ((await getIfExists(store, layout.config, options)) !== undefined) return openExisting();
     throw new RepositoryError(
       'IncompleteRepository',
       `${layout.root || 'the bucket root'} holds restic ${hasKeys ? 'key' : 'snapshot'} files but no config`,
