@@ -79,3 +79,16 @@ export function swiftStore(
 ): Promise<ObjectStore> {
   return createStore({ provider: 'swift', container }, { credentials: bag(secret), endpoint });
 }
+
+/** Every object name in a container, listed directly over Swift's API; undefined when it does not exist. */
+export async function listNames(container: string): Promise<string[] | undefined> {
+  const { token, storageUrl } = await tempauthToken();
+  const response = await fetch(`${storageUrl}/${encodeURIComponent(container)}?format=json`, {
+    headers: { 'X-Auth-Token': token },
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await response.text();
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`container GET answered HTTP ${response.status}`);
+  return text === '' ? [] : (JSON.parse(text) as { name: string }[]).map((entry) => entry.name);
+}
