@@ -39,7 +39,8 @@ import { slowListing } from './support/slow-store.js';
 
 const base = await mkdtemp(join(tmpdir(), 'bsf-inventory-'));
 const volume = join(base, 'volume');
-const config = loadRuntimeConfig({});
+// Generous operation timeout: a loaded two-core machine must not turn a complete walk into a partial one.
+const config = loadRuntimeConfig({ DEFAULT_TIMEOUT_SECONDS: '170' });
 
 function context(deadline = Deadline.in(120_000), log: Log = silentLog): OperationContext {
   return { deadline, config, log };
