@@ -10,6 +10,12 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: more workers only fight over them and over the shared servers.
     maxWorkers: 2,
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_DEV: 'false', SLS_TELEMETRY_DISABLED: '1' },
+    // Every test server listens on loopback, which deployments refuse by default (lib/net/endpoint-guard.ts).
+    env: {
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_DEV: 'false',
+      SLS_TELEMETRY_DISABLED: '1',
+      ALLOW_PRIVATE_ENDPOINTS: 'loopback',
+    },
   },
 });

@@ -13,6 +13,7 @@ import { isStorageError } from '../../lib/backends/errors.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../lib/config/runtime.js';
 import type { OperationContext } from '../../lib/operations/context.js';
 import { Deadline } from '../../lib/runtime/deadline.js';
+import { verifySignedRequest } from './auth.js';
 import { isHttpEvent, type DecodedEvent } from './event.js';
 import { log, logger } from './observability.js';
 
@@ -83,6 +84,8 @@ export function operationHandler(run: (body: unknown, context: OperationContext)
     .use(injectLambdaContext(logger))
     .use(shapeResponse())
     .use(httpHeaderNormalizer())
+    // Without IAM in front of the API: only HMAC-signed HTTP requests get past this (functions/common/auth.ts).
+    .use(runtimeConfig.apiAuthSecretRef ? verifySignedRequest({ secretRef: runtimeConfig.apiAuthSecretRef, windowMs: runtimeConfig.apiAuthWindowMs }) : {})
     .use(decodeEvent())
     .handler(async (event, context) => run((event as DecodedEvent).body, operationContext(context)));
 }

@@ -20,6 +20,7 @@ import type { TokenCredential } from '@azure/identity';
 import {
   AnonymousCredential,
   BlobServiceClient,
+  newPipeline,
   StorageSharedKeyCredential,
   type BlobItem,
   type ContainerClient,
@@ -43,6 +44,7 @@ import type {
   PutResult,
 } from './object-store.js';
 import type { StoreContext } from './registry.js';
+import { withEndpointGuard } from '../net/azure-pipeline.js';
 
 const PROVIDER = 'azure';
 const PUBLIC_CLOUD_SUFFIX = 'core.windows.net';
@@ -475,7 +477,8 @@ export class AzureStore implements ObjectStore {
 
   constructor(init: AzureStoreInit) {
     const url = init.sas ? `${init.target.serviceUrl}?${init.sas}` : init.target.serviceUrl;
-    const service = new BlobServiceClient(url, init.credential, { retryOptions: RETRY_OPTIONS });
+    const pipeline = withEndpointGuard(newPipeline(init.credential, { retryOptions: RETRY_OPTIONS }));
+    const service = new BlobServiceClient(url, pipeline);
     this.#container = service.getContainerClient(init.container);
     this.#limit = createLimiter(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.location = init.container;

@@ -43,6 +43,7 @@ import type {
   PutResult,
 } from './object-store.js';
 import type { StoreContext } from './registry.js';
+import { guardGlobalAgents } from '../net/endpoint-guard.js';
 
 const PROVIDER = 'b2';
 const DEFAULT_MAX_CONNECTIONS = 5;
@@ -621,6 +622,8 @@ function requireSecret(context: StoreContext, name: 'B2_ACCOUNT_ID' | 'B2_ACCOUN
 
 /** No network here: the key is authorized on the first call, so its failures are that call's status. */
 export async function createStore(backend: B2Backend, context: StoreContext): Promise<ObjectStore> {
+  // axios connects through Node's global agents (the API and download URLs come from B2): guard them.
+  guardGlobalAgents();
   return new B2Store({
     bucket: backend.bucket,
     prefix: backend.prefix,

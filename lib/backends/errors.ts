@@ -131,6 +131,14 @@ export function classifyTransportError(error: unknown): StorageErrorInit | undef
     };
   }
   switch (code) {
+    // lib/net/endpoint-guard.ts refused the connection: a metadata, link-local or not-allowed private address.
+    case 'ERR_ENDPOINT_REFUSED':
+      return {
+        code: 'InvalidConfig',
+        message: `the endpoint is not allowed: its address is ${refusedClass(err) ?? 'metadata, link-local or private'} and refused`,
+        hint: 'use the storage’s public endpoint; an in-VPC or on-premises endpoint needs ALLOW_PRIVATE_ENDPOINTS=private in the deployment',
+        retryable: false,
+      };
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return {
@@ -169,6 +177,13 @@ export function classifyTransportError(error: unknown): StorageErrorInit | undef
     default:
       return undefined;
   }
+}
+
+function refusedClass(error: { cause?: unknown }): string | undefined {
+  const own = (error as { addressClass?: unknown }).addressClass;
+  const inner = (error.cause as { addressClass?: unknown } | undefined)?.addressClass;
+  const found = own ?? inner;
+  return typeof found === 'string' ? found : undefined;
 }
 
 /** Last resort: anything an adapter did not recognise. Carries no message text from the SDK. */

@@ -52,6 +52,7 @@ import type {
   PutResult,
 } from './object-store.js';
 import type { StoreContext } from './registry.js';
+import { guardGlobalAgents } from '../net/endpoint-guard.js';
 
 const PROVIDER = 'gcs';
 export const KEY_SECRET = 'GOOGLE_SERVICE_ACCOUNT_JSON_KEY';
@@ -549,6 +550,8 @@ export class GcsStore implements ObjectStore {
 }
 
 export async function createStore(backend: GcsBackend, context: StoreContext): Promise<ObjectStore> {
+  // The SDK (and its token requests) connect through Node's global agents: guard them.
+  guardGlobalAgents();
   const settings = clientSettings(context.credentials, context.endpoint);
   return new GcsStore(backend.bucket, settings, backend.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
 }

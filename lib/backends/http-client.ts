@@ -11,6 +11,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
+import { guardAgent } from '../net/endpoint-guard.js';
 
 /** Applies when a caller passes no signal, so no request can hang for ever. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
@@ -49,10 +50,12 @@ function agentFor(protocol: 'http:' | 'https:', options: HttpClientOptions): Any
   let agent = agents.get(key);
   if (!agent) {
     const common = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
-    agent =
+    // Catalog and redirect URLs come from servers: every connection passes the endpoint guard.
+    agent = guardAgent(
       protocol === 'https:'
         ? new HttpsAgent({ ...common, ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}) })
-        : new HttpAgent(common);
+        : new HttpAgent(common),
+    );
     agents.set(key, agent);
   }
   return agent;

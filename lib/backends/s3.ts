@@ -52,6 +52,7 @@ import { claimSiblingKey, createExclusively, isClaimKey, type ClaimEntry } from 
 import type { StoreContext } from './registry.js';
 import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
 import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './s3-errors.js';
+import { guardAgent } from '../net/endpoint-guard.js';
 
 const PROVIDER = 's3';
 const DEFAULT_REGION = 'us-east-1';
@@ -117,13 +118,16 @@ export class S3Store implements ObjectStore {
     this.location = settings.bucket;
     this.#region = settings.region;
     const maxSockets = settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    this.#httpAgent = new HttpAgent({ keepAlive: true, maxSockets });
-    this.#httpsAgent = new HttpsAgent({
-      keepAlive: true,
-      maxSockets,
-      rejectUnauthorized: !settings.insecureTLS,
-      ...(settings.caPem ? { ca: [...rootCertificates, settings.caPem] } : {}),
-    });
+    // Connections go only where the endpoint guard allows (no metadata service, no private ranges by default).
+    this.#httpAgent = guardAgent(new HttpAgent({ keepAlive: true, maxSockets }));
+    this.#httpsAgent = guardAgent(
+      new HttpsAgent({
+        keepAlive: true,
+        maxSockets,
+        rejectUnauthorized: !settings.insecureTLS,
+        ...(settings.caPem ? { ca: [...rootCertificates, settings.caPem] } : {}),
+      }),
+    );
     const known = settings.endpoint.aws ? true : conditionalSupportByEndpoint.get(this.#endpointKey());
     this.capabilities = { conditionalWrites: known ?? false, putReturnsChecksum: true, batchDelete: true };
     this.#client = this.#makeClient();

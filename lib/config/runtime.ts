@@ -3,6 +3,7 @@
  * setting fails loudly at start instead of on some later request.
  */
 import { z } from 'zod';
+import { parseEndpointPolicy, type AllowableClass } from '../net/endpoint-guard.js';
 
 const runtimeSchema = z.object({
   /** Template turning a manifest's secretName into a credentials reference, e.g. `dir:/secrets/{namespace}/{name}`. */
@@ -13,6 +14,21 @@ const runtimeSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   /** Bound for one operation when the caller gives none and the invocation has more time. */
   DEFAULT_TIMEOUT_SECONDS: z.coerce.number().positive().default(25),
+  /** Address classes endpoints may resolve to besides public ones: `loopback`, `private` (lib/net/endpoint-guard.ts). */
+  ALLOW_PRIVATE_ENDPOINTS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseEndpointPolicy(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  /** Credentials reference holding API_AUTH_SECRET: HTTP requests must then be HMAC-signed (functions/common/auth.ts). */
+  API_AUTH_SECRET_REF: z.string().min(1).optional(),
+  /** How far a signed request's timestamp may be from now. */
+  API_AUTH_WINDOW_SECONDS: z.coerce.number().int().positive().max(3600).default(300),
 });
 
 export type RuntimeConfig = {
@@ -20,6 +36,9 @@ export type RuntimeConfig = {
   localVolumeRoot?: string;
   maxBodyBytes: number;
   defaultTimeoutMs: number;
+  allowPrivateEndpoints: ReadonlySet<AllowableClass>;
+  apiAuthSecretRef?: string;
+  apiAuthWindowMs: number;
 };
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -36,5 +55,8 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     localVolumeRoot: values.LOCAL_VOLUME_ROOT,
     maxBodyBytes: values.MAX_BODY_BYTES,
     defaultTimeoutMs: values.DEFAULT_TIMEOUT_SECONDS * 1000,
+    allowPrivateEndpoints: parseEndpointPolicy(values.ALLOW_PRIVATE_ENDPOINTS).allow,
+    apiAuthSecretRef: values.API_AUTH_SECRET_REF,
+    apiAuthWindowMs: values.API_AUTH_WINDOW_SECONDS * 1000,
   };
 }

@@ -9,6 +9,8 @@ import packageJson from '../../package.json' with { type: 'json' };
 import type { Deadline } from '../runtime/deadline.js';
 import { sleep } from '../runtime/deadline.js';
 import { signatureHeader } from './signing.js';
+import { isEndpointRefused } from '../net/endpoint-guard.js';
+import { guardedDispatcher } from '../net/guarded-fetch.js';
 
 export const USER_AGENT = `backupstorage-functions/${packageJson.version}`;
 
@@ -143,6 +145,8 @@ async function attemptOnce(
     body: event.body,
     redirect: 'manual',
     signal,
+    // Connects only where the endpoint guard allows, on every attempt and redirect hop.
+    dispatcher: guardedDispatcher(),
   });
   // The body is never read: drain it so the connection can be reused.
   await response.body?.cancel().catch(() => undefined);
@@ -200,9 +204,14 @@ export async function deliverWebhook(event: WebhookEvent, options: WebhookOption
       result = await attemptOnce(event, url, attemptSignal);
     } catch (error) {
       const timedOut = attemptSignal.aborted;
+      const refused = isEndpointRefused((error as { cause?: unknown } | undefined)?.cause);
       result = {
-        kind: 'retry',
-        error: timedOut ? 'the receiver did not answer in time' : networkError(error),
+        kind: refused ? 'final' : 'retry',
+        error: refused
+          ? 'the webhook URL resolves to an address this deployment refuses (ALLOW_PRIVATE_ENDPOINTS)'
+          : timedOut
+            ? 'the receiver did not answer in time'
+            : networkError(error),
       };
     }
     if (result.status !== undefined) outcome.httpStatus = result.status;
