@@ -85,7 +85,11 @@ export function operationHandler(run: (body: unknown, context: OperationContext)
     .use(shapeResponse())
     .use(httpHeaderNormalizer())
     // Without IAM in front of the API: only HMAC-signed HTTP requests get past this (functions/common/auth.ts).
-    .use(runtimeConfig.apiAuthSecretRef ? verifySignedRequest({ secretRef: runtimeConfig.apiAuthSecretRef, windowMs: runtimeConfig.apiAuthWindowMs }) : {})
+    .use(
+      runtimeConfig.apiAuthSecretRef
+        ? [verifySignedRequest({ secretRef: runtimeConfig.apiAuthSecretRef, windowMs: runtimeConfig.apiAuthWindowMs })]
+        : [],
+    )
     .use(decodeEvent())
     .handler(async (event, context) => run((event as DecodedEvent).body, operationContext(context)));
 }
