@@ -5,7 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from './support/process.js';
 import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import { pickObjectStoreEndpoint, planSwiftAuth } from '../lib/backends/swift-auth.js';
 import type { SwiftStore } from '../lib/backends/swift.js';
@@ -255,6 +257,34 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
     );
     const error = await failure(store.bucketExists());
     expect(error.code).toBe('Unreachable');
+  });
+
+  it("gives up at the caller's deadline when the server never answers (Timeout)", async () => {
+    // Reads and never answers; reading lets it see the client close its socket after the abort.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const store = await swiftStore(
+        uniqueContainer('silent'),
+        v1Secret({ ST_AUTH: `http://127.0.0.1:${port}/auth/v1.0` }),
+      );
+      const error = await failure(store.bucketExists({ signal: AbortSignal.timeout(300) }));
+      expect(error.code).toBe('Timeout');
+      expect(error.retryable).toBe(true);
+      // The aborted request leaves no connection open.
+      await waitUntil(
+        async () => sockets.length > 0 && sockets.every((socket) => socket.destroyed),
+        10_000,
+        'the aborted connection to close',
+      );
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('uses a ready token (token mode), and cannot renew a bogus one', async () => {

@@ -86,14 +86,17 @@ export function sendRequest(request: HttpRequest, options: HttpClientOptions = {
 
   return new Promise<HttpResponse>((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
+    let settled = false;
+    const settle = (done: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      done();
+    };
+    const fail = (error: unknown): void => settle(() => reject(signal.aborted ? abortError(signal) : error));
     const req = send(
       url,
-      {
-        method: request.method,
-        headers,
-        agent: agentFor(url.protocol as 'http:' | 'https:', options),
-        signal,
-      },
+      { method: request.method, headers, agent: agentFor(url.protocol as 'http:' | 'https:', options) },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -107,22 +110,37 @@ export function sendRequest(request: HttpRequest, options: HttpClientOptions = {
           }
           chunks.push(chunk);
         });
-        res.on('error', reject);
+        res.on('error', fail);
+        res.on('close', () => {
+          if (!res.complete)
+            fail(
+              Object.assign(new Error('the connection closed before the response ended'), {
+                code: 'ECONNRESET',
+              }),
+            );
+        });
         res.on('end', () => {
           const responseHeaders = res.headers;
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: responseHeaders,
-            body: Buffer.concat(chunks),
-            header: (name) => {
-              const value = responseHeaders[name.toLowerCase()];
-              return Array.isArray(value) ? value[0] : value;
-            },
-          });
+          settle(() =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: responseHeaders,
+              body: Buffer.concat(chunks),
+              header: (name) => {
+                const value = responseHeaders[name.toLowerCase()];
+                return Array.isArray(value) ? value[0] : value;
+              },
+            }),
+          );
         });
       },
     );
-    req.on('error', (error: NodeJS.ErrnoException) => reject(signal.aborted ? abortError(signal) : error));
+    // Destroying the request closes its socket, so an aborted call leaves no connection behind.
+    const onAbort = (): void => {
+      req.destroy(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', fail);
     req.end(body);
   });
 }
