@@ -411,6 +411,14 @@ function byStatus(
     case 400:
       return make({ code: 'InvalidConfig', message: `the service refused the request as invalid (${what})` });
     default:
+      // A redirect the pipeline did not follow: the endpoint is not the Blob service itself.
+      if (status !== undefined && status >= 300 && status < 400) {
+        return make({
+          code: 'InvalidConfig',
+          message: `the endpoint answered with a redirect (${what})`,
+          hint: 'point options.endpoint at the Blob service itself, not at a proxy or portal that redirects',
+        });
+      }
       return make({ code: 'Unknown', message: `unexpected Azure Blob error (${what})` });
   }
 }

@@ -365,6 +365,18 @@ export function mapGcsError(
           hint: 'a transient GCS failure; retry',
         });
       }
+      // node-fetch does not follow a redirect with a streamed upload body; any redirect means the
+      // endpoint is not the JSON API itself.
+      if (
+        (error as { type?: unknown }).type === 'unsupported-redirect' ||
+        (failure.status !== undefined && failure.status >= 300 && failure.status < 400)
+      ) {
+        return make({
+          code: 'InvalidConfig',
+          message: `the endpoint answered with a redirect during ${operation}`,
+          hint: 'point options.endpoint at the GCS JSON API itself, not at a proxy that redirects',
+        });
+      }
       return make({
         code: 'Unknown',
         message: `unexpected GCS error${failure.status ? ` (${failure.status})` : ''} during ${operation}`,

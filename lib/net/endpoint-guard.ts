@@ -15,8 +15,8 @@
  * lookup for those) and use the guarded lookup; `checkEndpoint` resolves and checks a URL up front.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { Agent as HttpAgent, globalAgent as httpGlobalAgent } from 'node:http';
-import { globalAgent as httpsGlobalAgent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { BlockList, isIP, type NetConnectOpts } from 'node:net';
 
 /** What an address is, for the policy and for messages. */
@@ -251,17 +251,9 @@ type CreateConnection = (
   callback: (error: Error | null, socket?: unknown) => void,
 ) => unknown;
 
-const guarded = new WeakSet<HttpAgent>();
-
-/**
- * Makes an http.Agent or https.Agent connect only where the policy allows: literal IP hosts are checked
- * before connecting, names through `guardedLookup`. Returns the same agent, for use inline.
- */
-export function guardAgent<A extends HttpAgent>(agent: A): A {
-  if (guarded.has(agent)) return agent;
-  const target = agent as unknown as { createConnection: CreateConnection };
-  const original = target.createConnection;
-  target.createConnection = function guardedConnection(this: unknown, options, callback) {
+/** `createConnection` with the guard in front: literal hosts checked here, names by `guardedLookup`. */
+function guardedConnection(original: CreateConnection): CreateConnection {
+  return function guardedCreateConnection(this: unknown, options, callback) {
     const refusal = hostRefusal(options.host ?? 'localhost');
     if (refusal) {
       // The agent hands the error to the request, which emits it like any connect failure.
@@ -270,17 +262,37 @@ export function guardAgent<A extends HttpAgent>(agent: A): A {
     }
     return original.call(this, { ...options, lookup: guardedLookup }, callback);
   };
-  guarded.add(agent);
+}
+
+const guardedFunctions = new WeakSet<CreateConnection>();
+type Guardable = { createConnection: CreateConnection };
+
+/** Idempotent: an agent whose prototype is guarded already connects through the guard. */
+function guard(target: Guardable): void {
+  if (guardedFunctions.has(target.createConnection)) return;
+  const wrapped = guardedConnection(target.createConnection);
+  guardedFunctions.add(wrapped);
+  target.createConnection = wrapped;
+}
+
+/**
+ * Makes one http.Agent or https.Agent connect only where the policy allows. Returns the same agent,
+ * for use inline.
+ */
+export function guardAgent<A extends HttpAgent>(agent: A): A {
+  guard(agent as unknown as Guardable);
   return agent;
 }
 
 /**
- * Guards Node's global agents, which SDKs without an agent option use (the GCS client's fetch, axios
- * for B2, Google and Azure token requests). Idempotent.
+ * Guards every http(s).Agent in the process, present and future, through the Agent prototypes: for
+ * SDKs that build their own agents out of reach (the GCS client's keep-alive pool, axios for B2, token
+ * requests). Agents given their own `createConnection` are not covered; `fetch` has its own dispatcher
+ * (guarded-fetch.ts). Idempotent.
  */
 export function guardGlobalAgents(): void {
-  guardAgent(httpGlobalAgent);
-  guardAgent(httpsGlobalAgent);
+  guard(HttpAgent.prototype as unknown as Guardable);
+  guard(HttpsAgent.prototype as unknown as Guardable);
 }
 
 /**
