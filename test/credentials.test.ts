@@ -142,3 +142,19 @@ describe('credentials in operations', () => {
     expect(lines.join('\n')).not.toContain(CANARY);
   });
 });
+
+describe('what the scrubber takes from messages', () => {
+  it('scrubs values that authenticate and keeps those that only identify', () => {
+    const bag = new SecretBag(
+      [
+        ['OS_PASSWORD', 'hunter2-password'],
+        ['OS_REGION_NAME', 'RegionNine'],
+        ['AZURE_ACCOUNT_NAME', 'myaccount'],
+        ['AZURE_ACCOUNT_KEY', 'a2V5LWJ5dGVzLWhlcmU='],
+      ],
+      'test',
+    );
+    const text = sanitizeText('login hunter2-password failed in RegionNine for myaccount with a2V5LWJ5dGVzLWhlcmU=', bag.revealAll());
+    expect(text).toBe('login **redacted** failed in RegionNine for myaccount with **redacted**');
+  });
+});

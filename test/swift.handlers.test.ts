@@ -220,9 +220,9 @@ describe('swift handlers on the real Swift all-in-one', () => {
     expect(checked.status.phase).toBe('NotReady');
     const readable = condition(checked, 'BackendReadable');
     expect(readable.reason).toBe('InvalidConfig');
-    // Every value of the secret is scrubbed from statuses, the region name it holds included.
+    // A region identifies, it does not authenticate: statuses name it (secrets stay scrubbed).
     expect(readable.message).toContain(
-      'no object-store endpoint in region "**redacted**"; regions with one: RegionOne, RegionTwo',
+      'no object-store endpoint in region "RegionNine"; regions with one: RegionOne, RegionTwo',
     );
     expect(readable.hint).toContain('OS_REGION_NAME');
   });

@@ -34,6 +34,31 @@ export class SecretValue {
   }
 }
 
+/** Secret keys whose values identify rather than authenticate. */
+const IDENTIFYING_KEYS: ReadonlySet<string> = new Set([
+  'CA_CERT_DATA',
+  'GOOGLE_PROJECT_ID',
+  'AZURE_ACCOUNT_NAME',
+  'AZURE_ENDPOINT_SUFFIX',
+  'ST_AUTH',
+  'ST_USER',
+  'OS_AUTH_URL',
+  'OS_REGION_NAME',
+  'OS_INTERFACE',
+  'OS_USERNAME',
+  'OS_USER_ID',
+  'OS_TENANT_ID',
+  'OS_TENANT_NAME',
+  'OS_USER_DOMAIN_NAME',
+  'OS_USER_DOMAIN_ID',
+  'OS_PROJECT_NAME',
+  'OS_PROJECT_ID',
+  'OS_PROJECT_DOMAIN_NAME',
+  'OS_PROJECT_DOMAIN_ID',
+  'OS_STORAGE_URL',
+  'OS_APPLICATION_CREDENTIAL_NAME',
+]);
+
 /** The keys of one storage secret (a Kubernetes Secret's data), every value wrapped. */
 export class SecretBag {
   readonly #values: ReadonlyMap<string, SecretValue>;
@@ -72,9 +97,13 @@ export class SecretBag {
     return this.#values.size;
   }
 
-  /** Every revealed value, so sanitizers can scrub them from any text that leaves the process. */
+  /**
+   * The values that authenticate, revealed, so sanitizers can scrub them from any text that leaves the
+   * process. Keys that only identify (a region, a user or account name, a CA certificate) are left out:
+   * scrubbing them would hide exactly what a person needs to read in a message ("region X not in catalog").
+   */
   revealAll(): string[] {
-    return [...this.#values.values()].map((value) => value.reveal());
+    return [...this.#values.entries()].filter(([key]) => !IDENTIFYING_KEYS.has(key)).map(([, value]) => value.reveal());
   }
 
   toJSON(): { source: string; keys: string[] } {
