@@ -42,7 +42,9 @@ import type {
   PutOptions,
   PutResult,
 } from './object-store.js';
+import { md5HexToBase64 } from './object-store.js';
 import type { StoreContext } from './registry.js';
+import { sleep } from '../runtime/deadline.js';
 import { guardGlobalAgents } from '../net/endpoint-guard.js';
 
 const PROVIDER = 'b2';
@@ -77,24 +79,6 @@ function files(data: unknown): { files: B2File[]; nextFileName: string | null; n
   };
 }
 
-function hexToBase64(hex: string | null | undefined): string | undefined {
-  return hex && /^[0-9a-f]{32}$/i.test(hex) ? Buffer.from(hex, 'hex').toString('base64') : undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Upload failures after which B2 asks for a fresh upload URL (its "Uploading" guide). */
 function wantsNewUploadUrl(error: unknown): boolean {
@@ -353,7 +337,7 @@ export class B2Store implements ObjectStore {
       key,
       size: file.contentLength,
       lastModified: new Date(file.uploadTimestamp),
-      contentMd5: hexToBase64(file.contentMd5),
+      contentMd5: md5HexToBase64(file.contentMd5),
     };
   }
 
@@ -431,7 +415,7 @@ export class B2Store implements ObjectStore {
       throw this.#alreadyExists(key);
     const uploaded = await this.#upload(bucketId, key, data, options.contentType, signal);
     if (options.ifNotExists) await this.#settleCreate(bucketId, key, uploaded, signal);
-    return { contentMd5: hexToBase64(uploaded.contentMd5) };
+    return { contentMd5: md5HexToBase64(uploaded.contentMd5) };
   }
 
   #alreadyExists(key: string): StorageError {
@@ -569,7 +553,7 @@ export class B2Store implements ObjectStore {
           key: file.fileName,
           size: file.contentLength,
           lastModified: new Date(file.uploadTimestamp),
-          contentMd5: hexToBase64(file.contentMd5),
+          contentMd5: md5HexToBase64(file.contentMd5),
         });
       }
     }

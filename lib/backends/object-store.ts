@@ -118,3 +118,9 @@ export async function* listAll(
     pageToken = page.nextPageToken;
   } while (pageToken !== undefined);
 }
+
+/** A hex MD5 (an S3 or Swift ETag, B2's contentMd5) as the base64 `contentMd5`; undefined for anything else (multipart or SSE ETags). */
+export function md5HexToBase64(hex: string | null | undefined): string | undefined {
+  const bare = hex?.replace(/^"|"$/g, '');
+  return bare && /^[0-9a-f]{32}$/i.test(bare) ? Buffer.from(bare, 'hex').toString('base64') : undefined;
+}

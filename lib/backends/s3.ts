@@ -48,6 +48,7 @@ import type {
   StoreCapabilities,
 } from './object-store.js';
 import { StorageError, type StorageOperation } from './errors.js';
+import { md5HexToBase64 } from './object-store.js';
 import { claimSiblingKey, createExclusively, isClaimKey, type ClaimEntry } from './exclusive-create.js';
 import type { StoreContext } from './registry.js';
 import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
@@ -87,11 +88,9 @@ function md5FromEtag(
   serverSideEncryption?: string,
   customerKey?: string,
 ): string | undefined {
-  const hex = etag?.replace(/"/g, '');
-  if (!hex || !/^[0-9a-f]{32}$/i.test(hex)) return undefined;
   if (customerKey || (serverSideEncryption !== undefined && serverSideEncryption !== 'AES256'))
     return undefined;
-  return Buffer.from(hex, 'hex').toString('base64');
+  return md5HexToBase64(etag);
 }
 
 function byteOrder(a: string, b: string): number {
