@@ -75,7 +75,7 @@ try {
       operations: [...operations],
       rttMs,
       processes: quick ? 1 : 3,
-      warm: quick ? 2 : 3,
+      warm: 2,
       base: work.dir,
       root,
     });
