@@ -34,6 +34,8 @@ export interface PutResult {
   etag?: string;
   /** Base64 MD5 the store computed over what it received; lets a caller verify a write without reading it back. */
   contentMd5?: string;
+  /** Hex SHA-1 the store verified the upload against (B2), for the same purpose where no MD5 is returned. */
+  contentSha1?: string;
 }
 
 export interface ListOptions extends CallOptions {
@@ -56,7 +58,7 @@ export interface ListPage {
 export interface StoreCapabilities {
   /** The server itself enforces `ifNotExists` (If-None-Match: *, ifGenerationMatch=0, O_EXCL, …). */
   conditionalWrites: boolean;
-  /** `put` returns a content MD5 the caller can compare against, so a write probe needs no read-back. */
+  /** `put` returns a content MD5 or SHA-1 the caller can compare against, so a write probe needs no read-back. */
   putReturnsChecksum: boolean;
   /** `deleteMany` removes many keys in one request. */
   batchDelete: boolean;

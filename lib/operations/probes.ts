@@ -78,10 +78,15 @@ export async function writeProbe(
   try {
     written = await attempt(store, 'put', async () => {
       const result = await store.put(key, body, { signal: deadline.signal(), contentType: 'application/octet-stream' });
-      if (result.contentMd5 !== undefined && store.capabilities.putReturnsChecksum) {
-        if (result.contentMd5 !== md5) throw corrupted(store, key, 'the checksum the store returned does not match what was sent');
-        return { key, verifiedBy: 'checksum' as const };
-      }
+      const returned = store.capabilities.putReturnsChecksum
+        ? result.contentMd5 !== undefined
+          ? result.contentMd5 === md5
+          : result.contentSha1 !== undefined
+            ? result.contentSha1.toLowerCase() === createHash('sha1').update(body).digest('hex')
+            : undefined
+        : undefined;
+      if (returned === false) throw corrupted(store, key, 'the checksum the store returned does not match what was sent');
+      if (returned === true) return { key, verifiedBy: 'checksum' as const };
       const readBack = await store.get(key, { signal: deadline.signal() });
       if (!Buffer.from(readBack).equals(body)) throw corrupted(store, key, 'the object read back differs from what was written');
       return { key, verifiedBy: 'read-back' as const };
