@@ -178,19 +178,42 @@ export function backendPrefix(backend: BackendConfig): string {
   return 'prefix' in backend && backend.prefix ? backend.prefix : '';
 }
 
-/** `bucket`, `container`, or the local root path: what to name in messages. */
-export function backendLocation(backend: BackendConfig): string {
+/** Where a backend keeps its objects, and what the provider calls that place. */
+export interface BackendPlace {
+  field: 'bucket' | 'container' | 'path' | 'endpoint';
+  value: string;
+}
+
+/** Drops userinfo, query and fragment from a URL, so it can be shown. */
+export function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url.includes('://') ? url : `https://${url}`);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  } catch {
+    return '[invalid URL]';
+  }
+}
+
+export function backendPlace(backend: BackendConfig): BackendPlace {
   switch (backend.provider) {
     case 'local':
-      return backend.subPath ? `${backend.mountPath.replace(/\/+$/, '')}/${backend.subPath}` : backend.mountPath;
+      return {
+        field: 'path',
+        value: backend.subPath ? `${backend.mountPath.replace(/\/+$/, '')}/${backend.subPath}` : backend.mountPath,
+      };
     case 's3':
     case 'gcs':
     case 'b2':
-      return backend.bucket;
+      return { field: 'bucket', value: backend.bucket };
     case 'azure':
     case 'swift':
-      return backend.container;
+      return { field: 'container', value: backend.container };
     case 'rest':
-      return backend.url;
+      return { field: 'endpoint', value: displayUrl(backend.url) };
   }
+}
+
+/** `bucket`, `container`, or the local root path: what to name in messages. */
+export function backendLocation(backend: BackendConfig): string {
+  return backendPlace(backend).value;
 }
