@@ -1,0 +1,77 @@
+/**
+ * Deadlines: with 2 s of invocation time left and a server that accepts connections but never answers
+ * (a black-hole proxy in front of each provider's real server or contract fake), every function
+ * answers before the invocation's deadline: initialize and check with a status classified Timeout,
+ * inventory and cleanup (resumable) with a partial result and a continuation token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OperationResult } from '../lib/operations/result.js';
+import { lambdaContext } from './support/lambda.js';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { TARGETS, freshLocation, secretDir } from './support/hardening-targets.js';
+
+const handlers = {
+  initialize: (await import('../functions/initialize.js')).handler,
+  check: (await import('../functions/check.js')).handler,
+  inventory: (await import('../functions/inventory.js')).handler,
+  cleanup: (await import('../functions/cleanup.js')).handler,
+};
+const REMAINING_MS = 2000;
+
+describe.each(TARGETS.map((t) => [t.provider, t] as const))(
+  '%s: a server that never answers, 2 s left',
+  (_name, target) => {
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      proxy = await startFaultProxy(target.upstream());
+      proxy.setFaults(() => ({ kind: 'blackhole' }));
+    });
+    afterAll(() => proxy.close());
+
+    it.each(Object.keys(handlers) as (keyof typeof handlers)[])(
+      '%s returns a classified status before the deadline',
+      async (name) => {
+        const location = freshLocation(`deadline-${target.provider}`);
+        const body = target.request(location, await secretDir(target.secrets(proxy.url)), proxy.url);
+        if (name === 'cleanup')
+          (body.options as Record<string, unknown>).confirm = `${location.bucket}/${location.prefix}`;
+        const started = Date.now();
+        const result = (await handlers[name](
+          body as never,
+          lambdaContext(REMAINING_MS),
+        )) as OperationResult & {
+          statusCode?: number;
+          inventory?: { continuation?: string };
+          cleanup?: { continuation?: string };
+        };
+        const elapsed = Date.now() - started;
+        expect(elapsed, `${target.provider} ${name} answered after ${elapsed} ms`).toBeLessThan(REMAINING_MS);
+        if (name === 'cleanup' && target.provider === 'b2') {
+          // Stash forbids wipeOut for b2: refused before anything runs.
+          expect(result.statusCode).toBe(403);
+          return;
+        }
+        const conditions = result.status.conditions;
+        const shown = JSON.stringify(conditions);
+        expect(
+          conditions.map((c) => c.reason),
+          shown,
+        ).not.toContain('Unknown');
+        if (name === 'initialize' || name === 'check') {
+          expect(
+            conditions.map((c) => c.reason),
+            shown,
+          ).toContain('Timeout');
+          expect(result.status.phase).toBe('NotReady');
+        } else {
+          // inventory and cleanup are resumable: they stop before the deadline with a continuation token.
+          expect(
+            conditions.some((c) => c.reason === 'Timeout' || c.reason === 'Partial'),
+            shown,
+          ).toBe(true);
+          expect(result.inventory?.continuation ?? result.cleanup?.continuation).toBeTruthy();
+        }
+      },
+    );
+  },
+);
