@@ -9,7 +9,11 @@ export type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 export function isHttpEvent(event: unknown): event is HttpEvent {
   if (event === null || typeof event !== 'object') return false;
   const candidate = event as Record<string, unknown>;
-  return typeof candidate.requestContext === 'object' && candidate.requestContext !== null && 'headers' in candidate;
+  return (
+    typeof candidate.requestContext === 'object' &&
+    candidate.requestContext !== null &&
+    'headers' in candidate
+  );
 }
 
 /** What reaches the operation after the middleware chain: the decoded body and where it came from. */

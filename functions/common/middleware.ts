@@ -23,7 +23,10 @@ export const runtimeConfig: RuntimeConfig = loadRuntimeConfig();
 const RESPONSE_MARGIN_MS = 500;
 
 export function operationContext(context: Context): OperationContext {
-  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : runtimeConfig.defaultTimeoutMs;
+  const remaining =
+    typeof context.getRemainingTimeInMillis === 'function'
+      ? context.getRemainingTimeInMillis()
+      : runtimeConfig.defaultTimeoutMs;
   return { deadline: Deadline.in(remaining - RESPONSE_MARGIN_MS), config: runtimeConfig, log };
 }
 
@@ -44,10 +47,14 @@ const decodeEvent = (): middy.MiddlewareObj<unknown, unknown, Error, Context> =>
     if (isHttpEvent(event)) {
       const headers = (event.headers ?? {}) as Record<string, string | undefined>;
       const raw = event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64') : event.body;
-      const decoded: DecodedEvent = { source: 'http', body: decodeBody(raw, headers['content-type'], runtimeConfig.maxBodyBytes) };
+      const decoded: DecodedEvent = {
+        source: 'http',
+        body: decodeBody(raw, headers['content-type'], runtimeConfig.maxBodyBytes),
+      };
       request.event = decoded;
     } else {
-      const body = typeof event === 'string' ? decodeBody(event, 'application/yaml', runtimeConfig.maxBodyBytes) : event;
+      const body =
+        typeof event === 'string' ? decodeBody(event, 'application/yaml', runtimeConfig.maxBodyBytes) : event;
       request.event = { source: 'direct', body } satisfies DecodedEvent;
     }
   },
@@ -59,7 +66,11 @@ const shapeResponse = (): middy.MiddlewareObj<unknown, unknown, Error, Context> 
   return {
     after: (request) => {
       if (isHttp(request)) {
-        request.response = { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.response) };
+        request.response = {
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(request.response),
+        };
       }
     },
     onError: (request) => {
@@ -70,7 +81,9 @@ const shapeResponse = (): middy.MiddlewareObj<unknown, unknown, Error, Context> 
         logger.error('internal error', { error: request.error?.name ?? 'Error' });
       }
       const status = known?.status ?? 500;
-      const body = known ? errorBody(known) : JSON.stringify({ error: { code: 'InternalError', message: 'internal error' } });
+      const body = known
+        ? errorBody(known)
+        : JSON.stringify({ error: { code: 'InternalError', message: 'internal error' } });
       request.response = isHttp(request)
         ? { statusCode: status, headers: { 'content-type': 'application/json' }, body }
         : { statusCode: status, ...(JSON.parse(body) as object) };
@@ -80,16 +93,23 @@ const shapeResponse = (): middy.MiddlewareObj<unknown, unknown, Error, Context> 
 
 /** A Lambda handler around `run`: decoded body in, JSON-serializable result out. */
 export function operationHandler(run: (body: unknown, context: OperationContext) => Promise<unknown>) {
-  return middy<unknown, unknown, Error, Context>()
-    .use(injectLambdaContext(logger))
-    .use(shapeResponse())
-    .use(httpHeaderNormalizer())
-    // Without IAM in front of the API: only HMAC-signed HTTP requests get past this (functions/common/auth.ts).
-    .use(
-      runtimeConfig.apiAuthSecretRef
-        ? [verifySignedRequest({ secretRef: runtimeConfig.apiAuthSecretRef, windowMs: runtimeConfig.apiAuthWindowMs })]
-        : [],
-    )
-    .use(decodeEvent())
-    .handler(async (event, context) => run((event as DecodedEvent).body, operationContext(context)));
+  return (
+    middy<unknown, unknown, Error, Context>()
+      .use(injectLambdaContext(logger))
+      .use(shapeResponse())
+      .use(httpHeaderNormalizer())
+      // Without IAM in front of the API: only HMAC-signed HTTP requests get past this (functions/common/auth.ts).
+      .use(
+        runtimeConfig.apiAuthSecretRef
+          ? [
+              verifySignedRequest({
+                secretRef: runtimeConfig.apiAuthSecretRef,
+                windowMs: runtimeConfig.apiAuthWindowMs,
+              }),
+            ]
+          : [],
+      )
+      .use(decodeEvent())
+      .handler(async (event, context) => run((event as DecodedEvent).body, operationContext(context)))
+  );
 }

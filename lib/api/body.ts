@@ -5,7 +5,11 @@ import { RequestError } from './request-error.js';
 const JSON_TYPES = new Set(['application/json', 'text/json']);
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
 
-export function decodeBody(raw: string | Buffer | undefined | null, contentType: string | undefined, maxBytes: number): unknown {
+export function decodeBody(
+  raw: string | Buffer | undefined | null,
+  contentType: string | undefined,
+  maxBytes: number,
+): unknown {
   const size = raw === undefined || raw === null ? 0 : Buffer.byteLength(raw);
   if (size > maxBytes) {
     throw new RequestError('PayloadTooLarge', `the request body is ${size} bytes; the limit is ${maxBytes}`);
@@ -21,10 +25,14 @@ export function decodeBody(raw: string | Buffer | undefined | null, contentType:
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw new RequestError('MalformedBody', `the request body is not valid JSON: ${(error as Error).message}`);
+      throw new RequestError(
+        'MalformedBody',
+        `the request body is not valid JSON: ${(error as Error).message}`,
+      );
     }
   }
-  if (YAML_TYPES.has(mediaType) || mediaType.endsWith('+yaml')) return parseYamlDocument(text, 'the request body');
+  if (YAML_TYPES.has(mediaType) || mediaType.endsWith('+yaml'))
+    return parseYamlDocument(text, 'the request body');
   throw new RequestError(
     'UnsupportedMediaType',
     `Content-Type "${mediaType}" is not supported; send application/json or application/yaml`,

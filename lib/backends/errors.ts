@@ -26,15 +26,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export type ErrorSubject = 'bucket' | 'object' | 'account';
 
 export type StorageOperation =
-  | 'connect'
-  | 'bucketExists'
-  | 'createBucket'
-  | 'stat'
-  | 'get'
-  | 'put'
-  | 'list'
-  | 'delete'
-  | 'authenticate';
+  'connect' | 'bucketExists' | 'createBucket' | 'stat' | 'get' | 'put' | 'list' | 'delete' | 'authenticate';
 
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set(['Timeout', 'RateLimited', 'Unavailable']);
 
@@ -77,7 +69,9 @@ export class StorageError extends Error {
   }
 
   /** A copy with fields filled in where the adapter left them empty (operation, key, provider). */
-  withContext(context: Partial<Pick<StorageErrorInit, 'provider' | 'operation' | 'key' | 'hint'>>): StorageError {
+  withContext(
+    context: Partial<Pick<StorageErrorInit, 'provider' | 'operation' | 'key' | 'hint'>>,
+  ): StorageError {
     return new StorageError({
       code: this.code,
       message: this.message,
@@ -123,7 +117,12 @@ export function classifyTransportError(error: unknown): StorageErrorInit | undef
   const err = error as { name?: string; code?: string; message?: string; cause?: unknown } | undefined;
   if (!err || typeof err !== 'object') return undefined;
   const code = err.code ?? (err.cause as { code?: string } | undefined)?.code;
-  if (err.name === 'AbortError' || err.name === 'TimeoutError' || code === 'ABORT_ERR' || code === 'ETIMEDOUT') {
+  if (
+    err.name === 'AbortError' ||
+    err.name === 'TimeoutError' ||
+    code === 'ABORT_ERR' ||
+    code === 'ETIMEDOUT'
+  ) {
     return {
       code: 'Timeout',
       message: 'the request did not complete before its deadline',
@@ -187,7 +186,12 @@ function refusedClass(error: { cause?: unknown }): string | undefined {
 }
 
 /** Last resort: anything an adapter did not recognise. Carries no message text from the SDK. */
-export function unknownError(error: unknown, provider: string, operation: StorageOperation, key?: string): StorageError {
+export function unknownError(
+  error: unknown,
+  provider: string,
+  operation: StorageOperation,
+  key?: string,
+): StorageError {
   const transport = classifyTransportError(error);
   if (transport) return new StorageError({ ...transport, provider, operation, key, cause: error });
   return new StorageError({

@@ -9,10 +9,30 @@
  * symlinks pointing outside are refused.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { LocalBackend } from '../config/backend.js';
-import type { CallOptions, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions, PutResult } from './object-store.js';
+import type {
+  CallOptions,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+} from './object-store.js';
 import { StorageError, type StorageOperation } from './errors.js';
 import type { StoreContext } from './registry.js';
 
@@ -31,9 +51,19 @@ function mapFsError(error: unknown, operation: StorageOperation, key?: string): 
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new StorageError({ ...base, code: 'NotFound', subject: 'object', message: `${key ?? 'path'} does not exist` });
+      return new StorageError({
+        ...base,
+        code: 'NotFound',
+        subject: 'object',
+        message: `${key ?? 'path'} does not exist`,
+      });
     case 'EEXIST':
-      return new StorageError({ ...base, code: 'AlreadyExists', subject: 'object', message: `${key} already exists` });
+      return new StorageError({
+        ...base,
+        code: 'AlreadyExists',
+        subject: 'object',
+        message: `${key} already exists`,
+      });
     case 'EACCES':
     case 'EPERM':
       return new StorageError({
@@ -51,19 +81,41 @@ function mapFsError(error: unknown, operation: StorageOperation, key?: string): 
       });
     case 'ENOSPC':
     case 'EDQUOT':
-      return new StorageError({ ...base, code: 'QuotaExceeded', message: `no space left on the volume (${code})`, hint: 'free space on the volume or grow it' });
+      return new StorageError({
+        ...base,
+        code: 'QuotaExceeded',
+        message: `no space left on the volume (${code})`,
+        hint: 'free space on the volume or grow it',
+      });
     case 'EISDIR':
-      return new StorageError({ ...base, code: 'InvalidConfig', message: `${key} is a directory, not an object` });
+      return new StorageError({
+        ...base,
+        code: 'InvalidConfig',
+        message: `${key} is a directory, not an object`,
+      });
     case 'ESTALE':
     case 'EIO':
     case 'EBUSY':
     case 'EMFILE':
     case 'ENFILE':
-      return new StorageError({ ...base, code: 'Unavailable', message: `the volume is not usable right now (${code})`, retryable: true });
+      return new StorageError({
+        ...base,
+        code: 'Unavailable',
+        message: `the volume is not usable right now (${code})`,
+        retryable: true,
+      });
     case 'ABORT_ERR':
-      return new StorageError({ ...base, code: 'Timeout', message: 'the filesystem call did not complete before its deadline' });
+      return new StorageError({
+        ...base,
+        code: 'Timeout',
+        message: 'the filesystem call did not complete before its deadline',
+      });
     default:
-      return new StorageError({ ...base, code: 'Unknown', message: `unexpected filesystem error (${code ?? 'unknown'})` });
+      return new StorageError({
+        ...base,
+        code: 'Unknown',
+        message: `unexpected filesystem error (${code ?? 'unknown'})`,
+      });
   }
 }
 
@@ -76,8 +128,10 @@ function keySegments(key: string): string[] {
   if (key.includes('\0')) throw invalidKey(key, 'contains a NUL character');
   if (key.startsWith('/')) throw invalidKey(key, 'is absolute; keys are relative to the storage root');
   const segments = key.split('/');
-  if (segments.some((segment) => segment === '..' || segment === '.')) throw invalidKey(key, 'contains "." or ".." segments');
-  if (segments.some((segment) => segment.includes(TEMP_MARKER))) throw invalidKey(key, 'uses a reserved temporary name');
+  if (segments.some((segment) => segment === '..' || segment === '.'))
+    throw invalidKey(key, 'contains "." or ".." segments');
+  if (segments.some((segment) => segment.includes(TEMP_MARKER)))
+    throw invalidKey(key, 'uses a reserved temporary name');
   return segments.filter((segment) => segment !== '');
 }
 
@@ -96,7 +150,8 @@ export class LocalStore implements ObjectStore {
   #path(key: string): string {
     const segments = keySegments(key);
     const path = join(this.#root, ...segments);
-    if (path !== this.#root && !path.startsWith(this.#root + sep)) throw invalidKey(key, 'resolves outside the storage root');
+    if (path !== this.#root && !path.startsWith(this.#root + sep))
+      throw invalidKey(key, 'resolves outside the storage root');
     return path;
   }
 
@@ -107,9 +162,12 @@ export class LocalStore implements ObjectStore {
     if (rootReal === undefined) return;
     let probe = path;
     while (probe !== this.#root) {
-      const real = await realpath(probe).catch((error: Errno) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : Promise.reject(error)));
+      const real = await realpath(probe).catch((error: Errno) =>
+        error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : Promise.reject(error),
+      );
       if (real !== undefined) {
-        if (real !== rootReal && !real.startsWith(rootReal + sep)) throw invalidKey(key, 'leads through a symlink outside the storage root');
+        if (real !== rootReal && !real.startsWith(rootReal + sep))
+          throw invalidKey(key, 'leads through a symlink outside the storage root');
         return;
       }
       probe = dirname(probe);
@@ -130,7 +188,12 @@ export class LocalStore implements ObjectStore {
     try {
       const info = await stat(this.#root);
       if (!info.isDirectory()) {
-        throw new StorageError({ code: 'InvalidConfig', provider: PROVIDER, operation: 'bucketExists', message: `${this.#root} exists but is not a directory` });
+        throw new StorageError({
+          code: 'InvalidConfig',
+          provider: PROVIDER,
+          operation: 'bucketExists',
+          message: `${this.#root} exists but is not a directory`,
+        });
       }
       return true;
     } catch (error) {
@@ -141,9 +204,17 @@ export class LocalStore implements ObjectStore {
 
   async createBucket(): Promise<void> {
     if (await this.bucketExists()) {
-      throw new StorageError({ code: 'AlreadyExists', subject: 'bucket', provider: PROVIDER, operation: 'createBucket', message: `${this.#root} already exists` });
+      throw new StorageError({
+        code: 'AlreadyExists',
+        subject: 'bucket',
+        provider: PROVIDER,
+        operation: 'createBucket',
+        message: `${this.#root} already exists`,
+      });
     }
-    await mkdir(this.#root, { recursive: true }).catch((error: unknown) => Promise.reject(mapFsError(error, 'createBucket')));
+    await mkdir(this.#root, { recursive: true }).catch((error: unknown) =>
+      Promise.reject(mapFsError(error, 'createBucket')),
+    );
   }
 
   async stat(key: string): Promise<ObjectInfo> {
@@ -229,7 +300,10 @@ export class LocalStore implements ObjectStore {
     } catch (error) {
       throw mapFsError(error, 'list', prefix);
     }
-    const last = objects.length + prefixes.length > 0 ? [...objects.map((o) => o.key), ...prefixes].sort().at(-1) : undefined;
+    const last =
+      objects.length + prefixes.length > 0
+        ? [...objects.map((o) => o.key), ...prefixes].sort().at(-1)
+        : undefined;
     return { objects, prefixes, nextPageToken: more ? last : undefined };
   }
 
@@ -286,7 +360,9 @@ export class LocalStore implements ObjectStore {
   /** A NotFound for an object whose root is missing is really a missing bucket. */
   async #notFoundSubject(error: StorageError): Promise<StorageError> {
     if (error.code !== 'NotFound') return error;
-    return (await this.bucketExists().catch(() => true)) ? error : this.#missingRoot(error.operation ?? 'stat', error.key);
+    return (await this.bucketExists().catch(() => true))
+      ? error
+      : this.#missingRoot(error.operation ?? 'stat', error.key);
   }
 
   async close(): Promise<void> {}

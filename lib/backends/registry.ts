@@ -17,9 +17,14 @@ export interface StoreContext {
   localVolumeRoot?: string;
 }
 
-export type StoreFactory<B extends BackendConfig = BackendConfig> = (backend: B, context: StoreContext) => Promise<ObjectStore>;
+export type StoreFactory<B extends BackendConfig = BackendConfig> = (
+  backend: B,
+  context: StoreContext,
+) => Promise<ObjectStore>;
 
-type AdapterModule<P extends Provider> = { createStore: StoreFactory<Extract<BackendConfig, { provider: P }>> };
+type AdapterModule<P extends Provider> = {
+  createStore: StoreFactory<Extract<BackendConfig, { provider: P }>>;
+};
 type Loaders = { [P in Provider]?: () => Promise<AdapterModule<P>> };
 
 const loaders: Loaders = {
@@ -41,7 +46,8 @@ export function isProviderSupported(provider: Provider): boolean {
 
 /** Opens a store for a backend; Unimplemented (HTTP 501 at the edge) for a provider without an adapter. */
 export async function openStore(backend: BackendConfig, context: StoreContext): Promise<ObjectStore> {
-  const load = loaders[backend.provider] as (() => Promise<AdapterModule<typeof backend.provider>>) | undefined;
+  const load = loaders[backend.provider] as
+    (() => Promise<AdapterModule<typeof backend.provider>>) | undefined;
   if (!load) {
     throw new StorageError({
       code: 'Unimplemented',

@@ -141,7 +141,12 @@ export const restBlock = z.strictObject({
   url: z.string().min(1).max(2048),
 });
 
-export type LocalBackend = { provider: 'local'; mountPath: string; subPath?: string; maxConnections?: number };
+export type LocalBackend = {
+  provider: 'local';
+  mountPath: string;
+  subPath?: string;
+  maxConnections?: number;
+};
 export type S3Backend = { provider: 's3' } & z.output<typeof s3Block>;
 export type GcsBackend = { provider: 'gcs' } & z.output<typeof gcsBlock>;
 export type AzureBackend = { provider: 'azure' } & z.output<typeof azureBlock>;
@@ -150,13 +155,7 @@ export type B2Backend = { provider: 'b2' } & z.output<typeof b2Block>;
 export type RestBackend = { provider: 'rest' } & z.output<typeof restBlock>;
 
 export type BackendConfig =
-  | LocalBackend
-  | S3Backend
-  | GcsBackend
-  | AzureBackend
-  | SwiftBackend
-  | B2Backend
-  | RestBackend;
+  LocalBackend | S3Backend | GcsBackend | AzureBackend | SwiftBackend | B2Backend | RestBackend;
 
 /** One storage to act on, whatever shape it arrived in. */
 export interface StorageTarget {
@@ -199,7 +198,9 @@ export function backendPlace(backend: BackendConfig): BackendPlace {
     case 'local':
       return {
         field: 'path',
-        value: backend.subPath ? `${backend.mountPath.replace(/\/+$/, '')}/${backend.subPath}` : backend.mountPath,
+        value: backend.subPath
+          ? `${backend.mountPath.replace(/\/+$/, '')}/${backend.subPath}`
+          : backend.mountPath,
       };
     case 's3':
     case 'gcs':

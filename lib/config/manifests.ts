@@ -29,7 +29,10 @@ const secretNameSchema = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, "-" and ".")');
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    'must be a Kubernetes object name (lowercase letters, digits, "-" and ".")',
+  );
 
 const BLOCKS = {
   local: localBlock,
@@ -82,10 +85,12 @@ function parseBlock(
     }
   }
   if (dialect === 'kubestash' && provider !== 'local' && provider !== 'rest') {
-    const parsed = parseOrThrow(withSecretField(BLOCKS[provider]), value, path, `${provider} backend`) as Record<
-      string,
-      unknown
-    > & { secretName?: string; secret?: string };
+    const parsed = parseOrThrow(
+      withSecretField(BLOCKS[provider]),
+      value,
+      path,
+      `${provider} backend`,
+    ) as Record<string, unknown> & { secretName?: string; secret?: string };
     const { secretName, secret, ...block } = parsed;
     return { backend: { provider, ...block } as BackendConfig, secretName: secretName ?? secret };
   }
@@ -94,7 +99,10 @@ function parseBlock(
 }
 
 /** `{ storageSecretName, <one provider block> }`: Stash's `spec.backend`. */
-function parseStashBackend(value: unknown, path: readonly PropertyKey[]): { backend: BackendConfig; secretName?: string } {
+function parseStashBackend(
+  value: unknown,
+  path: readonly PropertyKey[],
+): { backend: BackendConfig; secretName?: string } {
   const record = asRecord(value, path, 'a backend object');
   const providers = providerKeysIn(record);
   const allowed = new Set<string>(['storageSecretName', ...PROVIDERS]);
@@ -113,13 +121,22 @@ function parseStashBackend(value: unknown, path: readonly PropertyKey[]): { back
     });
   }
   if (issues.length > 0) {
-    throw new RequestError('InvalidRequest', `invalid backend: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    throw new RequestError(
+      'InvalidRequest',
+      `invalid backend: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   const provider = providers[0] as Provider;
   const secretName =
     record.storageSecretName === undefined
       ? undefined
-      : parseOrThrow(secretNameSchema, record.storageSecretName, [...path, 'storageSecretName'], 'storageSecretName');
+      : parseOrThrow(
+          secretNameSchema,
+          record.storageSecretName,
+          [...path, 'storageSecretName'],
+          'storageSecretName',
+        );
   return { ...parseBlock(provider, record[provider], [...path, provider], 'stash'), secretName };
 }
 
@@ -145,14 +162,23 @@ function parseBackupStorage(doc: Record<string, unknown>, path: readonly Propert
       path: formatPath(storagePath, [key]),
       message: `unexpected field: provider is "${provider}", so only spec.storage.${provider} is read`,
     }));
-    throw new RequestError('InvalidRequest', `invalid BackupStorage: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    throw new RequestError(
+      'InvalidRequest',
+      `invalid BackupStorage: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   if (storage[provider] === undefined) {
     throw new RequestError('InvalidRequest', `invalid BackupStorage: spec.storage.${provider} is missing`, [
       { path: formatPath(storagePath, [provider]), message: `required when provider is "${provider}"` },
     ]);
   }
-  const { backend, secretName } = parseBlock(provider, storage[provider], [...storagePath, provider], 'kubestash');
+  const { backend, secretName } = parseBlock(
+    provider,
+    storage[provider],
+    [...storagePath, provider],
+    'kubestash',
+  );
   return {
     flavor: 'kubestash',
     kind: 'BackupStorage',
@@ -165,7 +191,11 @@ function parseBackupStorage(doc: Record<string, unknown>, path: readonly Propert
   };
 }
 
-function parseStashManifest(doc: Record<string, unknown>, kind: 'Repository' | 'Restic', path: readonly PropertyKey[]): StorageTarget {
+function parseStashManifest(
+  doc: Record<string, unknown>,
+  kind: 'Repository' | 'Restic',
+  path: readonly PropertyKey[],
+): StorageTarget {
   const envelope = parseOrThrow(
     z.looseObject({
       metadata: metadataSchema.optional(),
@@ -201,7 +231,14 @@ const normalizedEnvelope = z.looseObject({
   secretName: secretNameSchema.optional(),
   deletionPolicy: z.enum(['Delete', 'WipeOut']).optional(),
 });
-const NORMALIZED_ENVELOPE_KEYS = new Set(['provider', 'flavor', 'name', 'namespace', 'secretName', 'deletionPolicy']);
+const NORMALIZED_ENVELOPE_KEYS = new Set([
+  'provider',
+  'flavor',
+  'name',
+  'namespace',
+  'secretName',
+  'deletionPolicy',
+]);
 
 function parseNormalized(doc: Record<string, unknown>, path: readonly PropertyKey[]): StorageTarget {
   const envelope = parseOrThrow(normalizedEnvelope, doc, path, 'storage');
@@ -230,7 +267,10 @@ export function parseYamlDocument(text: string, what: string): unknown {
     const offset = first?.pos[0];
     const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
     const where = before ? ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}` : '';
-    throw new RequestError('MalformedBody', `${what} is not valid YAML or JSON${where}: ${first?.code ?? 'parse error'}`);
+    throw new RequestError(
+      'MalformedBody',
+      `${what} is not valid YAML or JSON${where}: ${first?.code ?? 'parse error'}`,
+    );
   }
   return doc.toJS({ maxAliasCount: 100 });
 }
@@ -238,12 +278,17 @@ export function parseYamlDocument(text: string, what: string): unknown {
 /** Any accepted storage input → StorageTarget; `path` is where it sits in the request, for error messages. */
 export function parseStorage(input: unknown, path: readonly PropertyKey[] = ['storage']): StorageTarget {
   const value = typeof input === 'string' ? parseYamlDocument(input, formatPath(path)) : input;
-  const doc = asRecord(value, path, 'a BackupStorage, a Stash Repository/Restic, a backend block or a normalized storage object');
+  const doc = asRecord(
+    value,
+    path,
+    'a BackupStorage, a Stash Repository/Restic, a backend block or a normalized storage object',
+  );
   const apiVersion = typeof doc.apiVersion === 'string' ? doc.apiVersion : undefined;
   const kind = typeof doc.kind === 'string' ? doc.kind : undefined;
 
   if (apiVersion !== undefined || kind !== undefined) {
-    if (apiVersion === `${KUBESTASH_GROUP}v1alpha1` && kind === 'BackupStorage') return parseBackupStorage(doc, path);
+    if (apiVersion === `${KUBESTASH_GROUP}v1alpha1` && kind === 'BackupStorage')
+      return parseBackupStorage(doc, path);
     if (
       (apiVersion === `${STASH_GROUP}v1alpha1` || apiVersion === `${STASH_GROUP}v1beta1`) &&
       (kind === 'Repository' || kind === 'Restic')
@@ -254,7 +299,7 @@ export function parseStorage(input: unknown, path: readonly PropertyKey[] = ['st
       {
         path: formatPath(path, ['kind']),
         message:
-        'expected storage.kubestash.com/v1alpha1 BackupStorage, stash.appscode.com/v1alpha1 Repository or Restic, or stash.appscode.com/v1beta1 Repository',
+          'expected storage.kubestash.com/v1alpha1 BackupStorage, stash.appscode.com/v1alpha1 Repository or Restic, or stash.appscode.com/v1beta1 Repository',
       },
     ]);
   }
@@ -266,7 +311,8 @@ export function parseStorage(input: unknown, path: readonly PropertyKey[] = ['st
   throw new RequestError('InvalidRequest', `${formatPath(path)}: unrecognized storage shape`, [
     {
       path: formatPath(path),
-      message: 'expected a manifest with apiVersion/kind, a backend block (storageSecretName + provider block), or a normalized object with "provider"',
+      message:
+        'expected a manifest with apiVersion/kind, a backend block (storageSecretName + provider block), or a normalized object with "provider"',
     },
   ]);
 }

@@ -13,7 +13,10 @@ const credentialsReference = z
   .string()
   .min(1)
   .max(2048)
-  .regex(/^[a-z][a-z0-9-]*(:.*)?$/, 'must be a reference such as "env", "dir:/path" or "aws-secretsmanager:<id>"');
+  .regex(
+    /^[a-z][a-z0-9-]*(:.*)?$/,
+    'must be a reference such as "env", "dir:/path" or "aws-secretsmanager:<id>"',
+  );
 
 export const optionsSchema = z.strictObject({
   /** Service endpoint for any provider (emulators, sovereign clouds, private endpoints). */
@@ -29,7 +32,11 @@ export const optionsSchema = z.strictObject({
   /** restic repositories, scrypt parameters, repository version (docs/restic.md). */
   ...resticOptionsShape,
   /** inventory, cleanup (and check with inventory): resume from the token a previous call returned. */
-  continuation: z.string().min(1).max(512 * 1024).optional(),
+  continuation: z
+    .string()
+    .min(1)
+    .max(512 * 1024)
+    .optional(),
   /** cleanup: the storage's `<bucket or container>/<prefix>`, repeated as explicit confirmation (docs/inventory.md). */
   confirm: z.string().min(1).max(2048).optional(),
   /** check: also inventory the storage (repositories, sizes, snapshots). */

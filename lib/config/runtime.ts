@@ -11,7 +11,11 @@ const runtimeSchema = z.object({
   /** The function's own mount of local volumes (EFS in Lambda); see lib/backends/local.ts. */
   LOCAL_VOLUME_ROOT: z.string().min(1).optional(),
   /** Largest accepted HTTP body. */
-  MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Bound for one operation when the caller gives none and the invocation has more time. */
   DEFAULT_TIMEOUT_SECONDS: z.coerce.number().positive().default(25),
   /** Address classes endpoints may resolve to besides public ones: `loopback`, `private` (lib/net/endpoint-guard.ts). */
@@ -43,10 +47,14 @@ export type RuntimeConfig = {
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
   // serverless.yml maps unset settings to empty strings; read those as unset.
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const set = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = runtimeSchema.safeParse(set);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+      .join('; ');
     throw new Error(`invalid deployment configuration: ${problems}`);
   }
   const values = parsed.data;

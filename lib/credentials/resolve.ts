@@ -28,7 +28,11 @@ export interface ResolveContext {
   signal?: AbortSignal;
 }
 
-export type CredentialResolver = (location: string, reference: string, context: ResolveContext) => Promise<SecretBag>;
+export type CredentialResolver = (
+  location: string,
+  reference: string,
+  context: ResolveContext,
+) => Promise<SecretBag>;
 
 const resolvers = new Map<string, CredentialResolver>();
 
@@ -46,7 +50,10 @@ export function splitReference(reference: string): [string, string] {
   return colon < 0 ? [reference, ''] : [reference.slice(0, colon), reference.slice(colon + 1)];
 }
 
-export async function resolveCredentials(reference: string, context: ResolveContext = {}): Promise<SecretBag> {
+export async function resolveCredentials(
+  reference: string,
+  context: ResolveContext = {},
+): Promise<SecretBag> {
   const [scheme, location] = splitReference(reference);
   const resolver = resolvers.get(scheme);
   if (!resolver) {
@@ -69,7 +76,11 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 export function referenceFromTemplate(template: string, secret: { name: string; namespace: string }): string {
   for (const [field, value] of Object.entries(secret)) {
     if (!K8S_NAME.test(value) || value.length > 253) {
-      throw new CredentialsError('InvalidReference', template, `secret ${field} "${value}" is not a Kubernetes name`);
+      throw new CredentialsError(
+        'InvalidReference',
+        template,
+        `secret ${field} "${value}" is not a Kubernetes name`,
+      );
     }
   }
   return template.replaceAll('{namespace}', secret.namespace).replaceAll('{name}', secret.name);
@@ -130,7 +141,9 @@ registerCredentialSource('env', async (location, reference) => {
           return value === undefined ? [] : [[key, value] as [string, string]];
         })
       : Object.entries(process.env).flatMap(([key, value]) =>
-          key.startsWith(location) && value !== undefined ? [[key.slice(location.length), value] as [string, string]] : [],
+          key.startsWith(location) && value !== undefined
+            ? [[key.slice(location.length), value] as [string, string]]
+            : [],
         );
   if (location !== '' && entries.length === 0) {
     throw new CredentialsError('NotFound', reference, `no environment variable starts with "${location}"`);
@@ -159,7 +172,11 @@ registerCredentialSource('dir', async (location, reference) => {
         'create the Secret (or mount it) where the credentials reference points',
       );
     }
-    throw new CredentialsError('Unavailable', reference, `secret directory ${location} cannot be read (${code ?? 'error'})`);
+    throw new CredentialsError(
+      'Unavailable',
+      reference,
+      `secret directory ${location} cannot be read (${code ?? 'error'})`,
+    );
   }
   const entries: [string, string][] = [];
   for (const name of names.filter((entry) => !entry.startsWith('.')).sort()) {

@@ -103,7 +103,9 @@ export class SecretBag {
    * scrubbing them would hide exactly what a person needs to read in a message ("region X not in catalog").
    */
   revealAll(): string[] {
-    return [...this.#values.entries()].filter(([key]) => !IDENTIFYING_KEYS.has(key)).map(([, value]) => value.reveal());
+    return [...this.#values.entries()]
+      .filter(([key]) => !IDENTIFYING_KEYS.has(key))
+      .map(([, value]) => value.reveal());
   }
 
   toJSON(): { source: string; keys: string[] } {

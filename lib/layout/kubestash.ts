@@ -46,12 +46,12 @@ export function renderBackendMeta(target: StorageTarget, now = new Date()): stri
 }
 
 export type ParsedBackendMeta =
-  | { valid: true; meta: BackendMeta; owner?: string }
-  | { valid: false; reason: string };
+  { valid: true; meta: BackendMeta; owner?: string } | { valid: false; reason: string };
 
 export function parseBackendMeta(text: string): ParsedBackendMeta {
   const doc = parseDocument(text, { prettyErrors: false });
-  if (doc.errors.length > 0) return { valid: false, reason: `not valid YAML (${doc.errors[0]?.code ?? 'parse error'})` };
+  if (doc.errors.length > 0)
+    return { valid: false, reason: `not valid YAML (${doc.errors[0]?.code ?? 'parse error'})` };
   const value: unknown = doc.toJS();
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { valid: false, reason: 'not a YAML mapping' };
@@ -66,7 +66,13 @@ export function parseBackendMeta(text: string): ParsedBackendMeta {
   // The owner line sits in the comment header above the first key (the yaml library may attach that
   // header to the document or to the first node, so read it from the text).
   const header = text.split('\n').filter((line) => line.trim() !== '');
-  const headerComments = header.slice(0, Math.max(0, header.findIndex((line) => !line.trimStart().startsWith('#'))));
+  const headerComments = header.slice(
+    0,
+    Math.max(
+      0,
+      header.findIndex((line) => !line.trimStart().startsWith('#')),
+    ),
+  );
   const ownerLine = headerComments
     .map((line) => line.trim().replace(/^#\s*/, ''))
     .find((line) => line.startsWith(OWNER_TAG));

@@ -19,7 +19,9 @@ export async function check(request: OperationRequest, context: OperationContext
     const { store, status, prefix, deadline } = scope;
     const cleanupDeadline = deadline.reserve(-CLEANUP_RESERVE_MS);
     const [listing, probe, markerOutcomes] = await Promise.all([
-      status.time('list', () => attempt(store, 'list', () => store.list(prefix, { limit: 1, signal: deadline.signal() }), prefix)),
+      status.time('list', () =>
+        attempt(store, 'list', () => store.list(prefix, { limit: 1, signal: deadline.signal() }), prefix),
+      ),
       request.options.readOnly
         ? undefined
         : status.time('writeProbe', () => writeProbe(store, prefix, deadline, cleanupDeadline)),
@@ -27,14 +29,27 @@ export async function check(request: OperationRequest, context: OperationContext
     ]);
 
     if (listing.ok) {
-      status.ok(ConditionType.BackendReadable, 'Readable', `Listed the prefix (${listing.value.objects.length > 0 ? 'not empty' : 'empty'}).`);
+      status.ok(
+        ConditionType.BackendReadable,
+        'Readable',
+        `Listed the prefix (${listing.value.objects.length > 0 ? 'not empty' : 'empty'}).`,
+      );
     } else {
       status.fail(ConditionType.BackendReadable, listing.error, 'cannot list the prefix');
     }
     if (!probe) {
-      status.unknown(ConditionType.BackendWritable, 'Skipped', 'Write probe skipped (options.readOnly).', 'Info');
+      status.unknown(
+        ConditionType.BackendWritable,
+        'Skipped',
+        'Write probe skipped (options.readOnly).',
+        'Info',
+      );
     } else if (probe.ok) {
-      status.ok(ConditionType.BackendWritable, 'Writable', `Wrote, verified (${probe.value.verifiedBy}) and deleted a probe object.`);
+      status.ok(
+        ConditionType.BackendWritable,
+        'Writable',
+        `Wrote, verified (${probe.value.verifiedBy}) and deleted a probe object.`,
+      );
     } else {
       status.fail(ConditionType.BackendWritable, probe.error, 'write probe failed');
     }

@@ -1,5 +1,11 @@
 /** The `storage` part of every response: which storage this status is about, without secrets. */
-import { backendPlace, backendPrefix, displayUrl, type StorageFlavor, type StorageTarget } from '../config/backend.js';
+import {
+  backendPlace,
+  backendPrefix,
+  displayUrl,
+  type StorageFlavor,
+  type StorageTarget,
+} from '../config/backend.js';
 
 export interface StorageIdentity {
   provider: string;

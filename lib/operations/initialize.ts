@@ -19,9 +19,16 @@ export function initialize(request: OperationRequest, context: OperationContext)
     const { store, status, prefix, deadline } = scope;
     const marker = markerFor(request.storage);
     const listPrefix = () =>
-      attempt(store, 'list', () => store.list(prefix, { delimiter: '/', limit: FOREIGN_DATA_SAMPLE, signal: deadline.signal() }), prefix);
+      attempt(
+        store,
+        'list',
+        () => store.list(prefix, { delimiter: '/', limit: FOREIGN_DATA_SAMPLE, signal: deadline.signal() }),
+        prefix,
+      );
 
-    let [listing, prefetched] = await status.time('inspect', () => Promise.all([listPrefix(), marker.prefetch(scope)]));
+    let [listing, prefetched] = await status.time('inspect', () =>
+      Promise.all([listPrefix(), marker.prefetch(scope)]),
+    );
     const outcomes: Outcome<unknown>[] = [listing];
 
     if (isBucketMissing(listing)) {
@@ -32,7 +39,8 @@ export function initialize(request: OperationRequest, context: OperationContext)
           status: 'False',
           reason: 'NotFound',
           message: `${store.location} does not exist`,
-          hint: listing.error.hint ?? 'create the bucket/container, or call initialize with options.createBucket',
+          hint:
+            listing.error.hint ?? 'create the bucket/container, or call initialize with options.createBucket',
         });
         return;
       }

@@ -45,7 +45,8 @@ export function recordConnectivity(status: StatusBuilder, outcomes: Outcome<unkn
   status.ok(ConditionType.BackendReachable, 'Reachable', 'The backend answered.');
   const unauthenticated = errors.find((error) => error.code === 'Unauthenticated');
   if (unauthenticated) status.fail(ConditionType.BackendAuthenticated, unauthenticated);
-  else status.ok(ConditionType.BackendAuthenticated, 'Authenticated', 'The backend accepted the credentials.');
+  else
+    status.ok(ConditionType.BackendAuthenticated, 'Authenticated', 'The backend accepted the credentials.');
 }
 
 /** Probe objects live directly under the prefix with a reserved name, so nothing (not even a folder) remains. */
@@ -76,23 +77,38 @@ export async function writeProbe(
   const md5 = createHash('md5').update(body).digest('base64');
   let written: Outcome<ProbeResult>;
   try {
-    written = await attempt(store, 'put', async () => {
-      const result = await store.put(key, body, { signal: deadline.signal(), contentType: 'application/octet-stream' });
-      const returned = store.capabilities.putReturnsChecksum
-        ? result.contentMd5 !== undefined
-          ? result.contentMd5 === md5
-          : result.contentSha1 !== undefined
-            ? result.contentSha1.toLowerCase() === createHash('sha1').update(body).digest('hex')
-            : undefined
-        : undefined;
-      if (returned === false) throw corrupted(store, key, 'the checksum the store returned does not match what was sent');
-      if (returned === true) return { key, verifiedBy: 'checksum' as const };
-      const readBack = await store.get(key, { signal: deadline.signal() });
-      if (!Buffer.from(readBack).equals(body)) throw corrupted(store, key, 'the object read back differs from what was written');
-      return { key, verifiedBy: 'read-back' as const };
-    }, key);
+    written = await attempt(
+      store,
+      'put',
+      async () => {
+        const result = await store.put(key, body, {
+          signal: deadline.signal(),
+          contentType: 'application/octet-stream',
+        });
+        const returned = store.capabilities.putReturnsChecksum
+          ? result.contentMd5 !== undefined
+            ? result.contentMd5 === md5
+            : result.contentSha1 !== undefined
+              ? result.contentSha1.toLowerCase() === createHash('sha1').update(body).digest('hex')
+              : undefined
+          : undefined;
+        if (returned === false)
+          throw corrupted(store, key, 'the checksum the store returned does not match what was sent');
+        if (returned === true) return { key, verifiedBy: 'checksum' as const };
+        const readBack = await store.get(key, { signal: deadline.signal() });
+        if (!Buffer.from(readBack).equals(body))
+          throw corrupted(store, key, 'the object read back differs from what was written');
+        return { key, verifiedBy: 'read-back' as const };
+      },
+      key,
+    );
   } finally {
-    const removed = await attempt(store, 'delete', () => store.delete(key, { signal: cleanupDeadline.signal() }), key);
+    const removed = await attempt(
+      store,
+      'delete',
+      () => store.delete(key, { signal: cleanupDeadline.signal() }),
+      key,
+    );
     // Only a probe that was written can be "written but not deleted"; a failed put keeps its own reason
     // (with write-denying credentials, the cleanup delete is refused too).
     if (!removed.ok && (written! === undefined || written.ok)) {

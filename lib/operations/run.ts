@@ -30,13 +30,19 @@ export type OperationName = keyof typeof OPERATIONS;
 export function assertProviderSupported(request: OperationRequest): void {
   const { provider } = request.storage.backend;
   if (!isProviderSupported(provider)) {
-    throw new RequestError('ProviderNotSupported', `provider "${provider}" is not supported yet (supported: ${supportedProviders().join(', ')})`, [
-      { path: 'storage', message: `provider "${provider}" has no adapter in this release` },
-    ]);
+    throw new RequestError(
+      'ProviderNotSupported',
+      `provider "${provider}" is not supported yet (supported: ${supportedProviders().join(', ')})`,
+      [{ path: 'storage', message: `provider "${provider}" has no adapter in this release` }],
+    );
   }
 }
 
-export async function runOperation(name: OperationName, body: unknown, context: OperationContext): Promise<OperationResult> {
+export async function runOperation(
+  name: OperationName,
+  body: unknown,
+  context: OperationContext,
+): Promise<OperationResult> {
   const request = parseRequest(body);
   assertProviderSupported(request);
   const result = await OPERATIONS[name](request, context);

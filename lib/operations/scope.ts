@@ -12,7 +12,10 @@ import { openSession } from './session.js';
 
 /** The operation's own deadline: the caller's timeout, within the invocation's time less the cleanup reserve. */
 export function operationDeadline(context: OperationContext, request: OperationRequest): Deadline {
-  const wanted = request.options.timeoutSeconds !== undefined ? request.options.timeoutSeconds * 1000 : context.config.defaultTimeoutMs;
+  const wanted =
+    request.options.timeoutSeconds !== undefined
+      ? request.options.timeoutSeconds * 1000
+      : context.config.defaultTimeoutMs;
   return context.deadline.reserve(CLEANUP_RESERVE_MS).within(wanted);
 }
 

@@ -31,7 +31,10 @@ function credentialsReference(
     };
   }
   return {
-    reference: referenceFromTemplate(template, { name: target.secretName, namespace: target.namespace ?? 'default' }),
+    reference: referenceFromTemplate(template, {
+      name: target.secretName,
+      namespace: target.namespace ?? 'default',
+    }),
   };
 }
 
@@ -45,7 +48,11 @@ export async function resolveSessionCredentials(
     'create the Secret with the keys your provider needs, and point the request’s "credentials" (or the CREDENTIALS_SOURCE template) at it';
   let reference: string | undefined;
   try {
-    const chosen = credentialsReference(request.storage, request.credentials, context.config.credentialsTemplate);
+    const chosen = credentialsReference(
+      request.storage,
+      request.credentials,
+      context.config.credentialsTemplate,
+    );
     if (chosen.problem) {
       status.set({
         type: ConditionType.BackendSecretFound,
@@ -62,7 +69,11 @@ export async function resolveSessionCredentials(
       resolveCredentials(reference as string, { signal: context.deadline.signal() }),
     );
     status.addSecrets(credentials.revealAll());
-    status.ok(ConditionType.BackendSecretFound, KubeStashReason.BackendSecretAvailable, 'Backend secret exists.');
+    status.ok(
+      ConditionType.BackendSecretFound,
+      KubeStashReason.BackendSecretAvailable,
+      'Backend secret exists.',
+    );
     return credentials;
   } catch (error) {
     const credentialsError =
@@ -76,7 +87,10 @@ export async function resolveSessionCredentials(
       message: `${credentialsError.message} (reference ${credentialsError.reference})`,
       hint: credentialsError.hint ?? secretHint,
     });
-    context.log.warn('credentials not available', { reference: credentialsError.reference, code: credentialsError.code });
+    context.log.warn('credentials not available', {
+      reference: credentialsError.reference,
+      code: credentialsError.code,
+    });
     return undefined;
   }
 }
@@ -100,7 +114,9 @@ export async function openSession(
     );
     return { store, credentials };
   } catch (error) {
-    const storageError = isStorageError(error) ? error : unknownError(error, request.storage.backend.provider, 'connect');
+    const storageError = isStorageError(error)
+      ? error
+      : unknownError(error, request.storage.backend.provider, 'connect');
     if (storageError.code === 'Unimplemented') throw storageError;
     status.fail(ConditionType.BackendReachable, storageError, 'cannot set up the backend client');
     return undefined;

@@ -149,7 +149,9 @@ export class StatusBuilder {
 
   /** Ready iff every condition of Error severity is True, and there is at least one. */
   build(): StorageStatus {
-    const conditions = [...this.#conditions.values()].sort((a, b) => conditionRank(a.type) - conditionRank(b.type));
+    const conditions = [...this.#conditions.values()].sort(
+      (a, b) => conditionRank(a.type) - conditionRank(b.type),
+    );
     const blocking = conditions.filter((condition) => (condition.severity ?? 'Error') === 'Error');
     const ready = blocking.length > 0 && blocking.every((condition) => condition.status === 'True');
     return {

@@ -6,8 +6,10 @@
 import { REDACTED } from '../credentials/secret.js';
 
 const MAX_MESSAGE = 400;
-const SIGNED_PARAMS = /([?&;\s](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|token|access_token|key|code|se|sp|sv|skoid|sktid|skt|ske|sks|skv|ss|srt)=)[^&\s"'<>]*/gi;
-const AUTH_HEADER = /\b(authorization|x-auth-token|x-storage-token|x-auth-key|x-amz-security-token)\s*[:=]\s*\S+/gi;
+const SIGNED_PARAMS =
+  /([?&;\s](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|token|access_token|key|code|se|sp|sv|skoid|sktid|skt|ske|sks|skv|ss|srt)=)[^&\s"'<>]*/gi;
+const AUTH_HEADER =
+  /\b(authorization|x-auth-token|x-storage-token|x-auth-key|x-amz-security-token)\s*[:=]\s*\S+/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+:[^/\s@]+@/gi;
 const PEM_BLOCK = /-----BEGIN [A-Z ]+-----[\s\S]*?(-----END [A-Z ]+-----|$)/g;
 const MARKUP = /<\?xml[\s\S]*$|<(?:html|Error|ErrorResponse)[\s>][\s\S]*$/i;
@@ -15,7 +17,9 @@ const MARKUP = /<\?xml[\s\S]*$|<(?:html|Error|ErrorResponse)[\s>][\s\S]*$/i;
 export function sanitizeText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   // Longest first, so a secret that contains another is removed whole.
-  for (const secret of [...secrets].filter((value) => value.length >= 4).sort((a, b) => b.length - a.length)) {
+  for (const secret of [...secrets]
+    .filter((value) => value.length >= 4)
+    .sort((a, b) => b.length - a.length)) {
     out = out.split(secret).join(REDACTED);
   }
   out = out

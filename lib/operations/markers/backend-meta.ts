@@ -70,11 +70,17 @@ export const backendMetaMarker: StorageMarker<MetadataRead> = {
     const key = metadataKey(scope);
     const outcomes: Outcome<unknown>[] = [prefetched];
     if (prefetched.ok) {
-      if (judgeExisting(scope, prefetched.value)) initialized(scope, `Backend already initialized: ${key} describes this storage.`);
+      if (judgeExisting(scope, prefetched.value))
+        initialized(scope, `Backend already initialized: ${key} describes this storage.`);
       return outcomes;
     }
     if (prefetched.error.code !== 'NotFound') {
-      notInitialized(scope, prefetched.error.code, `cannot read ${key}: ${prefetched.error.message}`, prefetched.error.hint);
+      notInitialized(
+        scope,
+        prefetched.error.code,
+        `cannot read ${key}: ${prefetched.error.message}`,
+        prefetched.error.hint,
+      );
       return outcomes;
     }
     const foreign = foreignObjects(listing);
@@ -91,7 +97,12 @@ export const backendMetaMarker: StorageMarker<MetadataRead> = {
     const created = await attempt(
       scope.store,
       'put',
-      () => scope.store.put(key, body, { ifNotExists: true, contentType: 'application/yaml', signal: scope.deadline.signal() }),
+      () =>
+        scope.store.put(key, body, {
+          ifNotExists: true,
+          contentType: 'application/yaml',
+          signal: scope.deadline.signal(),
+        }),
       key,
     );
     outcomes.push(created);
@@ -101,16 +112,27 @@ export const backendMetaMarker: StorageMarker<MetadataRead> = {
       return outcomes;
     }
     if (!isAlreadyExists(created.error)) {
-      notInitialized(scope, created.error.code, `cannot write ${key}: ${created.error.message}`, created.error.hint);
+      notInitialized(
+        scope,
+        created.error.code,
+        `cannot write ${key}: ${created.error.message}`,
+        created.error.hint,
+      );
       return outcomes;
     }
     // Another initializer won the race: accept its marker if it describes this storage.
     const reread = await readMetadata(scope);
     outcomes.push(reread);
     if (reread.ok) {
-      if (judgeExisting(scope, reread.value)) initialized(scope, `Backend initialized by a concurrent call: ${key} describes this storage.`);
+      if (judgeExisting(scope, reread.value))
+        initialized(scope, `Backend initialized by a concurrent call: ${key} describes this storage.`);
     } else {
-      notInitialized(scope, reread.error.code, `cannot read ${key} after a concurrent create: ${reread.error.message}`, reread.error.hint);
+      notInitialized(
+        scope,
+        reread.error.code,
+        `cannot read ${key} after a concurrent create: ${reread.error.message}`,
+        reread.error.hint,
+      );
     }
     return outcomes;
   },
@@ -129,10 +151,20 @@ export const backendMetaMarker: StorageMarker<MetadataRead> = {
         message: bucketMissing ? read.error.message : `${key} does not exist`,
         hint: bucketMissing ? read.error.hint : 'run initialize for this storage',
       });
-      notInitialized(scope, KubeStashReason.BackendInitializationFailed, `the storage is not initialized (${key} is missing)`, 'run initialize for this storage');
+      notInitialized(
+        scope,
+        KubeStashReason.BackendInitializationFailed,
+        `the storage is not initialized (${key} is missing)`,
+        'run initialize for this storage',
+      );
     } else {
       scope.status.fail(ConditionType.MetadataValid, read.error, `cannot read ${key}`);
-      notInitialized(scope, KubeStashReason.BackendInitializationFailed, `cannot read ${key}: ${read.error.message}`, read.error.hint);
+      notInitialized(
+        scope,
+        KubeStashReason.BackendInitializationFailed,
+        `cannot read ${key}: ${read.error.message}`,
+        read.error.hint,
+      );
     }
     return [read];
   },
@@ -142,7 +174,9 @@ export const backendMetaMarker: StorageMarker<MetadataRead> = {
 function foreignObjects(listing: Outcome<ListPage>): string[] {
   if (!listing.ok) return [];
   return [
-    ...listing.value.objects.map((object) => object.key).filter((key) => !isProbeKey(key) && key.split('/').at(-1) !== METADATA_FILE),
+    ...listing.value.objects
+      .map((object) => object.key)
+      .filter((key) => !isProbeKey(key) && key.split('/').at(-1) !== METADATA_FILE),
     ...listing.value.prefixes,
   ];
 }

@@ -31,7 +31,11 @@ export interface StorageMarker<Prefetched = unknown> {
    * `listing` is the first page under the prefix. Sets BackendInitialized; returns the outcomes of its
    * calls so reachability and authentication can be judged from them.
    */
-  initialize(scope: MarkerScope, prefetched: Prefetched, listing: Outcome<ListPage>): Promise<Outcome<unknown>[]>;
+  initialize(
+    scope: MarkerScope,
+    prefetched: Prefetched,
+    listing: Outcome<ListPage>,
+  ): Promise<Outcome<unknown>[]>;
   /** check: verifies the marker (runs beside the listing and the write probe). Sets its conditions. */
   verify(scope: MarkerScope): Promise<Outcome<unknown>[]>;
 }
