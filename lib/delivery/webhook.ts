@@ -139,6 +139,7 @@ async function attemptOnce(
   };
   if (event.secret !== undefined)
     headers['x-bsf-signature'] = signatureHeader(event.secret, timestamp, event.body);
+  const dispatcher = await guardedDispatcher();
   const response = await fetch(url, {
     method: 'POST',
     headers,
@@ -146,7 +147,7 @@ async function attemptOnce(
     redirect: 'manual',
     signal,
     // Connects only where the endpoint guard allows, on every attempt and redirect hop.
-    dispatcher: guardedDispatcher(),
+    dispatcher,
   });
   // The body is never read: drain it so the connection can be reused.
   await response.body?.cancel().catch(() => undefined);

@@ -1,19 +1,18 @@
 /**
  * The endpoint guard for `fetch` (the webhook sender): an undici dispatcher whose connector refuses
  * literal addresses the policy refuses and resolves names through `guardedLookup`, so DNS rebinding
- * between a check and the connection cannot slip past it. Kept apart from endpoint-guard.ts so only
- * code that uses fetch loads undici.
+ * between a check and the connection cannot slip past it. Kept apart from endpoint-guard.ts, and undici
+ * (0.77 MB) is imported on the first call, so functions load it only when they actually send a webhook.
  */
-import { Agent, buildConnector } from 'undici';
+import type { Agent } from 'undici';
 import { guardedLookup, hostRefusal } from './endpoint-guard.js';
 
-let dispatcher: Agent | undefined;
+let dispatcher: Promise<Agent> | undefined;
 
-/** One keep-alive dispatcher for the warm function; pass it as `fetch(url, { dispatcher })`. */
-export function guardedDispatcher(): Agent {
-  if (dispatcher) return dispatcher;
+async function createDispatcher(): Promise<Agent> {
+  const { Agent: UndiciAgent, buildConnector } = await import('undici');
   const connect = buildConnector({ lookup: guardedLookup });
-  dispatcher = new Agent({
+  return new UndiciAgent({
     connect: (options, callback) => {
       const refusal = hostRefusal(options.hostname);
       if (refusal) {
@@ -22,6 +21,14 @@ export function guardedDispatcher(): Agent {
       }
       connect(options, callback);
     },
+  });
+}
+
+/** One keep-alive dispatcher for the warm function; pass it as `fetch(url, { dispatcher })`. */
+export function guardedDispatcher(): Promise<Agent> {
+  dispatcher ??= createDispatcher().catch((error: unknown) => {
+    dispatcher = undefined;
+    throw error;
   });
   return dispatcher;
 }
