@@ -14,6 +14,7 @@ import { handler as checkHandler } from '../functions/check.js';
 import { handler as initializeHandler } from '../functions/initialize.js';
 import type { Condition, StorageStatus } from '../lib/status/conditions.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 
 const fake = b2Fake();
 const endpoint = fake.endpoint;
@@ -23,23 +24,6 @@ interface Result {
   status: StorageStatus;
 }
 
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'b2-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:b2-test',
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/b2-test',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** middy types the event parameter from its own generics; the handlers take any decoded event. */
@@ -47,19 +31,6 @@ const call = (fn: typeof checkHandler, event: unknown): Promise<unknown> =>
   (fn as unknown as Handler)(event, lambdaContext());
 const invoke = async (fn: typeof checkHandler, event: unknown): Promise<Result> =>
   (await call(fn, event)) as Result;
-
-function httpEvent(body: unknown, path: string): Record<string, unknown> {
-  return {
-    version: '2.0',
-    routeKey: `POST ${path}`,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
-    requestContext: { http: { method: 'POST', path } },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
 
 function condition(result: Result, type: string): Condition | undefined {
   return result.status.conditions.find((c) => c.type === type);
@@ -120,7 +91,7 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
     expect(response.statusCode).toBe(200);
     const checked = JSON.parse(response.body) as Result;
     expect(checked.status.phase, response.body).toBe('Ready');
-    expect(condition(checked, 'BackendWritable')?.message).toMatch(/read-back/);
+    expect(condition(checked, 'BackendWritable')?.message).toMatch(/verified \(checksum\)/);
     expect(condition(checked, 'MetadataValid')?.status).toBe('True');
     expect(response.body).not.toContain(fake.masterKey);
 

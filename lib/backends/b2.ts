@@ -14,7 +14,11 @@
  *   described at `#settleCreate`. `conditionalWrites` is false.
  * - delete removes every version of the name (B2 keeps all versions; a hide marker would leave the data
  *   billed and visible to version listings, and restic expects removed files gone).
- * - B2 verifies the SHA-1 sent with each upload; it returns no MD5, so writes are verified by read-back.
+ * - B2 verifies the SHA-1 sent with each upload and answers with it: `put` returns it as `contentSha1`
+ *   (`putReturnsChecksum`), so check's write probe needs no read-back.
+ * - Round trips (bench/RESULTS.md): the bucket id and a pool of upload URLs are kept beside the token
+ *   while warm (b2-auth.ts), and a name this store uploaded is deleted by the file ids its uploads
+ *   returned, without listing its versions. A warm check is a PUT then a DELETE.
  *
  * `backblaze-b2` keeps one axios instance module-wide (each `new B2()` replaces it), so this adapter
  * never relies on how that instance was configured: the deadline signal and the retry policy travel
@@ -26,9 +30,17 @@ import type { B2Backend } from '../config/backend.js';
 import {
   authorization,
   authorizeUrlFor,
+  cachedBucketId,
+  credentialIdentity,
   describeAllowed,
+  forgetBucketId,
+  rememberBounded,
+  rememberBucketId,
+  returnUploadTarget,
   scopeProblem,
+  takeUploadTarget,
   type B2Authorization,
+  type UploadTarget,
 } from './b2-auth.js';
 import { b2FailureOf, mapB2Error, type B2ErrorContext } from './b2-errors.js';
 import { createLimiter, settleAll, type Limiter } from './concurrency.js';
@@ -54,6 +66,8 @@ const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
 /** See #settleCreate: B2's upload timestamps have millisecond resolution. */
 const SETTLE_MS = 5;
+/** Names whose uploads' file ids one store remembers for delete (a check uploads one, initialize a few). */
+const MAX_UPLOADED_NAMES = 1000;
 
 interface B2File {
   fileId: string | null;
@@ -65,11 +79,6 @@ interface B2File {
   uploadTimestamp: number;
 }
 
-interface UploadTarget {
-  uploadUrl: string;
-  authorizationToken: string;
-}
-
 function files(data: unknown): { files: B2File[]; nextFileName: string | null; nextFileId: string | null } {
   const body = (data ?? {}) as { files?: unknown; nextFileName?: unknown; nextFileId?: unknown };
   return {
@@ -78,7 +87,6 @@ function files(data: unknown): { files: B2File[]; nextFileName: string | null; n
     nextFileId: typeof body.nextFileId === 'string' ? body.nextFileId : null,
   };
 }
-
 
 /** Upload failures after which B2 asks for a fresh upload URL (its "Uploading" guide). */
 function wantsNewUploadUrl(error: unknown): boolean {
@@ -89,7 +97,7 @@ function wantsNewUploadUrl(error: unknown): boolean {
 
 export class B2Store implements ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = { conditionalWrites: false, putReturnsChecksum: false, batchDelete: false };
+  readonly capabilities = { conditionalWrites: false, putReturnsChecksum: true, batchDelete: false };
   readonly location: string;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -98,9 +106,11 @@ export class B2Store implements ObjectStore {
   readonly #key: string;
   readonly #authorizeUrl: string;
   readonly #limit: Limiter;
-  #bucketId: string | undefined;
+  /** Keys the caches in b2-auth.ts (bucket ids, upload URLs); a hash, no key material. */
+  readonly #identity: string;
   #lookup: Promise<string | undefined> | undefined;
-  readonly #uploadTargets: UploadTarget[] = [];
+  /** File ids of the versions this store uploaded, per name, oldest first: delete needs no listing. */
+  readonly #uploaded = new Map<string, string[]>();
 
   constructor(options: {
     bucket: string;
@@ -116,6 +126,7 @@ export class B2Store implements ObjectStore {
     this.#keyId = options.keyId;
     this.#key = options.key;
     this.#authorizeUrl = authorizeUrlFor(options.endpoint);
+    this.#identity = credentialIdentity(this.#authorizeUrl, options.keyId, options.key);
     this.#limit = createLimiter(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.#client = new B2({
       applicationKeyId: options.keyId,
@@ -190,17 +201,19 @@ export class B2Store implements ObjectStore {
           auth = await this.#authorize(operation, signal, auth.authorizationToken);
           continue;
         }
-        throw mapB2Error(error, this.#context(operation, extra, auth));
+        throw this.#noteMissingBucket(mapB2Error(error, this.#context(operation, extra, auth)));
       }
     }
   }
 
-  /** The bucket id, from the key's own restriction when it has one, else a bucketName-filtered listing. */
+  /**
+   * The bucket id, from the key's own restriction when it has one, else from the warm cache, else a
+   * bucketName-filtered listing. The key's scope is checked every time (its authorization is cached).
+   */
   async #resolveBucket(
     operation: StorageOperation,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
-    if (this.#bucketId) return this.#bucketId;
     // Concurrent first calls share one lookup; a miss or failure is not remembered.
     this.#lookup ??= this.#lookupBucket(operation, signal).finally(() => {
       this.#lookup = undefined;
@@ -225,10 +238,10 @@ export class B2Store implements ObjectStore {
     }
     if (auth.allowed.bucketId) {
       // Restricted to a bucket that was deleted since: B2 reports its name as null.
-      if (auth.allowed.bucketName === null) return undefined;
-      this.#bucketId = auth.allowed.bucketId;
-      return this.#bucketId;
+      return auth.allowed.bucketName === null ? undefined : auth.allowed.bucketId;
     }
+    const cached = cachedBucketId(this.#identity, this.#bucket);
+    if (cached) return cached;
     const response = await this.#call(
       operation,
       signal,
@@ -240,8 +253,14 @@ export class B2Store implements ObjectStore {
     const buckets =
       ((response.data ?? {}) as { buckets?: { bucketId?: string; bucketName?: string }[] }).buckets ?? [];
     const found = buckets.find((bucket) => bucket.bucketName === this.#bucket)?.bucketId;
-    if (found) this.#bucketId = found;
+    if (found) rememberBucketId(this.#identity, this.#bucket, found);
     return found;
+  }
+
+  /** A bucket B2 no longer knows by its cached id is looked up again by the next call. */
+  #noteMissingBucket(error: StorageError): StorageError {
+    if (error.code === 'NotFound' && error.subject === 'bucket') forgetBucketId(this.#identity, this.#bucket);
+    return error;
   }
 
   #missingBucket(operation: StorageOperation, key?: string): StorageError {
@@ -285,7 +304,7 @@ export class B2Store implements ObjectStore {
         client.createBucket({ bucketName: this.#bucket, bucketType: 'allPrivate', axios }),
       );
       const id = ((response.data ?? {}) as { bucketId?: string }).bucketId;
-      if (id) this.#bucketId = id;
+      if (id) rememberBucketId(this.#identity, this.#bucket, id);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'AlreadyExists') {
         // B2 bucket names are global: a name taken by another account is not this storage's bucket.
@@ -367,24 +386,45 @@ export class B2Store implements ObjectStore {
     });
   }
 
-  /** Uploads one version. B2 may ask for a fresh upload URL (401, 408, 5xx, broken connection): once. */
+  /** A free upload URL for the bucket: from the warm pool, else a fresh one from b2_get_upload_url. */
+  async #uploadTarget(bucketId: string, key: string, signal: AbortSignal | undefined): Promise<UploadTarget> {
+    const pooled = takeUploadTarget(this.#identity, bucketId);
+    if (pooled) return pooled;
+    const response = await this.#call(
+      'put',
+      signal,
+      (client, axios) => client.getUploadUrl({ bucketId, axios }),
+      { key, notFoundSubject: 'bucket' },
+    );
+    const { uploadUrl, authorizationToken } = (response.data ?? {}) as Partial<UploadTarget>;
+    if (typeof uploadUrl !== 'string' || typeof authorizationToken !== 'string') {
+      throw new StorageError({
+        code: 'Unknown',
+        provider: PROVIDER,
+        operation: 'put',
+        key,
+        message: 'b2_get_upload_url answered without uploadUrl or authorizationToken',
+      });
+    }
+    return { uploadUrl, authorizationToken };
+  }
+
+  /**
+   * Uploads one version on a free upload URL (`first`, when the caller fetched one ahead). B2 may ask
+   * for a fresh upload URL (401, 408, 5xx, broken connection): once. A URL goes back to the pool only
+   * after an upload on it succeeded.
+   */
   async #upload(
     bucketId: string,
     key: string,
     body: Buffer,
     contentType: string | undefined,
     signal: AbortSignal | undefined,
+    first?: Promise<UploadTarget>,
   ): Promise<B2File> {
     const sha1 = createHash('sha1').update(body).digest('hex');
     for (let attempt = 0; ; attempt++) {
-      const target =
-        this.#uploadTargets.pop() ??
-        ((
-          await this.#call('put', signal, (client, axios) => client.getUploadUrl({ bucketId, axios }), {
-            key,
-            notFoundSubject: 'bucket',
-          })
-        ).data as UploadTarget);
+      const target = await (attempt === 0 && first ? first : this.#uploadTarget(bucketId, key, signal));
       try {
         const response = await this.#limit(() =>
           this.#client.uploadFile({
@@ -397,25 +437,51 @@ export class B2Store implements ObjectStore {
             axios: this.#axios(signal),
           }),
         );
-        // An upload URL serves one upload at a time; keep it for the next one.
-        this.#uploadTargets.push(target);
+        returnUploadTarget(this.#identity, bucketId, target);
         return response.data as B2File;
       } catch (error) {
         if (attempt === 0 && wantsNewUploadUrl(error) && !signal?.aborted) continue;
-        throw mapB2Error(error, this.#context('put', { key }));
+        throw this.#noteMissingBucket(mapB2Error(error, this.#context('put', { key })));
       }
     }
+  }
+
+  /** Remembers a version this store uploaded, so delete finds it without listing. */
+  #rememberUpload(key: string, fileId: string | null): void {
+    if (!fileId) return;
+    rememberBounded(this.#uploaded, key, [...(this.#uploaded.get(key) ?? []), fileId], MAX_UPLOADED_NAMES);
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     const { signal } = options;
     const bucketId = await this.#bucketIdFor('put', signal, key);
     const data = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    if (options.ifNotExists && (await this.#visible(bucketId, key, 'put', signal)))
-      throw this.#alreadyExists(key);
-    const uploaded = await this.#upload(bucketId, key, data, options.contentType, signal);
+    let first: Promise<UploadTarget> | undefined;
+    if (options.ifNotExists) {
+      // The upload URL is fetched beside the existence check, not after it.
+      first = this.#uploadTarget(bucketId, key, signal);
+      const [visible, target] = await Promise.allSettled([
+        this.#visible(bucketId, key, 'put', signal),
+        first,
+      ]);
+      if (visible.status === 'rejected') {
+        if (target.status === 'fulfilled') returnUploadTarget(this.#identity, bucketId, target.value);
+        throw visible.reason;
+      }
+      if (visible.value) {
+        if (target.status === 'fulfilled') returnUploadTarget(this.#identity, bucketId, target.value);
+        throw this.#alreadyExists(key);
+      }
+    }
+    const uploaded = await this.#upload(bucketId, key, data, options.contentType, signal, first);
     if (options.ifNotExists) await this.#settleCreate(bucketId, key, uploaded, signal);
-    return { contentMd5: md5HexToBase64(uploaded.contentMd5) };
+    this.#rememberUpload(key, uploaded.fileId);
+    const sha1 = uploaded.contentSha1?.toLowerCase();
+    return {
+      contentMd5: md5HexToBase64(uploaded.contentMd5),
+      // "none" for large files, "unverified:…" for uploads sent without a checksum: not a checksum.
+      contentSha1: sha1 && /^[0-9a-f]{40}$/.test(sha1) ? sha1 : undefined,
+    };
   }
 
   #alreadyExists(key: string): StorageError {
@@ -560,24 +626,49 @@ export class B2Store implements ObjectStore {
     return { objects, prefixes, nextPageToken: page.nextFileName ?? undefined };
   }
 
+  /**
+   * Removes every version of the name. For a name this store uploaded, the versions its uploads
+   * returned are deleted by id while the name's versions are listed beside them, and only versions
+   * someone else uploaded under the name (rare) cost a second round trip; any other name is listed first.
+   */
   async delete(key: string, options: CallOptions = {}): Promise<void> {
-    const bucketId = await this.#bucketIdFor('delete', options.signal, key);
-    const versions = await this.#versions(bucketId, key, 'delete', options.signal);
-    await settleAll(versions, async (version) => {
-      try {
-        await this.#call(
-          'delete',
-          options.signal,
-          (client, axios) =>
-            client.deleteFileVersion({ fileId: version.fileId as string, fileName: key, axios }),
-          { key },
-        );
-      } catch (error) {
-        // Removed meanwhile by someone else: delete is idempotent.
-        if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object') return;
-        throw error;
-      }
-    });
+    const { signal } = options;
+    const bucketId = await this.#bucketIdFor('delete', signal, key);
+    const own = this.#uploaded.get(key);
+    if (!own) {
+      const versions = await this.#versions(bucketId, key, 'delete', signal);
+      await settleAll(versions, (version) => this.#deleteVersion(key, version.fileId as string, signal));
+      return;
+    }
+    let others: string[] = [];
+    await settleAll(
+      [
+        settleAll(own, (fileId) => this.#deleteVersion(key, fileId, signal)),
+        this.#versions(bucketId, key, 'delete', signal).then((versions) => {
+          others = versions.flatMap((version) =>
+            version.fileId && !own.includes(version.fileId) ? [version.fileId] : [],
+          );
+        }),
+      ],
+      (step) => step,
+    );
+    await settleAll(others, (fileId) => this.#deleteVersion(key, fileId, signal));
+    if (this.#uploaded.get(key) === own) this.#uploaded.delete(key);
+  }
+
+  async #deleteVersion(key: string, fileId: string, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#call(
+        'delete',
+        signal,
+        (client, axios) => client.deleteFileVersion({ fileId, fileName: key, axios }),
+        { key },
+      );
+    } catch (error) {
+      // Removed meanwhile by someone else: delete is idempotent.
+      if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object') return;
+      throw error;
+    }
   }
 
   async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
@@ -585,8 +676,9 @@ export class B2Store implements ObjectStore {
     await settleAll(keys, (key) => this.delete(key, options), createLimiter(DEFAULT_MAX_CONNECTIONS * 4));
   }
 
+  /** Nothing to release: sockets, the token, bucket ids and upload URLs stay warm for the next invocation. */
   async close(): Promise<void> {
-    this.#uploadTargets.length = 0;
+    this.#uploaded.clear();
   }
 }
 
