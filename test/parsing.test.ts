@@ -188,8 +188,11 @@ describe('refusing bad storage input with the path of every offending field', ()
     const malformed = requestError(() => parseStorage('spec: [unclosed'));
     expect(malformed.code).toBe('MalformedBody');
     expect(malformed.message).toMatch(/line 1/);
+    expect(malformed.issues.map((i) => i.path)).toEqual(['storage']);
     const wrongKind = requestError(() => parseStorage({ apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', spec: {} }));
     expect(wrongKind.issues.map((i) => i.path)).toEqual(['storage.kind']);
+    const wrongVersion = requestError(() => parseStorage({ apiVersion: 'storage.kubestash.com/v1', kind: 'BackupStorage', spec: {} }));
+    expect(wrongVersion.issues.map((i) => i.path)).toEqual(['storage.apiVersion']);
   });
 });
 

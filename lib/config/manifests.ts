@@ -260,16 +260,18 @@ const KUBESTASH_GROUP = 'storage.kubestash.com/';
 const STASH_GROUP = 'stash.appscode.com/';
 
 /** Parses a YAML (or JSON, a subset of YAML) document into a plain value, or a MalformedBody error. */
-export function parseYamlDocument(text: string, what: string): unknown {
+export function parseYamlDocument(text: string, what: string, fieldPath?: string): unknown {
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const offset = first?.pos[0];
     const before = offset === undefined ? undefined : text.slice(0, offset).split('\n');
     const where = before ? ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}` : '';
+    const message = `${what} is not valid YAML or JSON${where}: ${first?.code ?? 'parse error'}`;
     throw new RequestError(
       'MalformedBody',
-      `${what} is not valid YAML or JSON${where}: ${first?.code ?? 'parse error'}`,
+      message,
+      fieldPath !== undefined ? [{ path: fieldPath, message }] : [],
     );
   }
   return doc.toJS({ maxAliasCount: 100 });
@@ -277,7 +279,8 @@ export function parseYamlDocument(text: string, what: string): unknown {
 
 /** Any accepted storage input → StorageTarget; `path` is where it sits in the request, for error messages. */
 export function parseStorage(input: unknown, path: readonly PropertyKey[] = ['storage']): StorageTarget {
-  const value = typeof input === 'string' ? parseYamlDocument(input, formatPath(path)) : input;
+  const value =
+    typeof input === 'string' ? parseYamlDocument(input, formatPath(path), formatPath(path)) : input;
   const doc = asRecord(
     value,
     path,
@@ -295,9 +298,11 @@ export function parseStorage(input: unknown, path: readonly PropertyKey[] = ['st
     ) {
       return parseStashManifest(doc, kind, path);
     }
+    // Name the field that is off: a known kind under an unknown group/version is an apiVersion problem.
+    const knownKind = kind === 'BackupStorage' || kind === 'Repository' || kind === 'Restic';
     throw new RequestError('InvalidRequest', `unsupported manifest ${apiVersion ?? '?'} ${kind ?? '?'}`, [
       {
-        path: formatPath(path, ['kind']),
+        path: formatPath(path, [knownKind ? 'apiVersion' : 'kind']),
         message:
           'expected storage.kubestash.com/v1alpha1 BackupStorage, stash.appscode.com/v1alpha1 Repository or Restic, or stash.appscode.com/v1beta1 Repository',
       },
