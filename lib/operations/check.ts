@@ -56,6 +56,7 @@ export async function check(request: OperationRequest, context: OperationContext
     const outcomes: Outcome<unknown>[] = [listing, ...markerOutcomes];
     if (probe) outcomes.push(probe);
     recordConnectivity(status, outcomes);
+    status.extra.conditionalWrites = store.capabilities.conditionalWrites;
     // options.inventory: after the probes, with what is left of the deadline (docs/inventory.md).
     if (request.options.inventory && listing.ok) inventoryReport = await inventoryStep(scope, resume, false);
   });

@@ -59,5 +59,7 @@ export function initialize(request: OperationRequest, context: OperationContext)
 
     outcomes.push(...(await status.time('mark', () => marker.initialize(scope, prefetched, listing))));
     recordConnectivity(status, outcomes);
+    // Read after the writes: some adapters learn it from the server on first use.
+    status.extra.conditionalWrites = store.capabilities.conditionalWrites;
   });
 }

@@ -14,6 +14,7 @@ import {
   runInventory,
   totalsOf,
   walkConcurrency,
+  withWalkConnections,
   type InventoryRepository,
   type InventoryState,
   type InventoryTotals,
@@ -21,6 +22,7 @@ import {
 import type { OperationContext } from './context.js';
 import type { MarkerScope } from './markers/marker.js';
 import { recordConnectivity, type Outcome } from './probes.js';
+import { ERROR_CODES, StorageError, type ErrorCode } from '../backends/errors.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
@@ -83,10 +85,21 @@ export async function inventoryStep(
   );
   const { state } = run;
 
+  // Listings that answered; when none did, the inventory proves nothing about the storage.
+  const answered = Math.max(0, state.calls - state.failed - (run.fatal ? 1 : 0));
   if (standalone) {
     const outcomes: Outcome<unknown>[] = [];
     if (run.fatal) outcomes.push({ ok: false, error: run.fatal });
-    else if (state.calls > 0) outcomes.push({ ok: true, value: undefined });
+    if (answered > 0) outcomes.push({ ok: true, value: undefined });
+    for (const failure of state.fails) {
+      const code = (ERROR_CODES as readonly string[]).includes(failure.code)
+        ? (failure.code as ErrorCode)
+        : 'Unknown';
+      outcomes.push({
+        ok: false,
+        error: new StorageError({ code, message: failure.message, key: failure.p }),
+      });
+    }
     recordConnectivity(status, outcomes);
   }
 
@@ -122,7 +135,8 @@ export async function inventoryStep(
     status.set({
       type: INVENTORIED,
       status: 'False',
-      severity: 'Warning',
+      // Some directories missing only lowers the sizes; nothing listed at all is a failure.
+      severity: answered > 0 ? 'Warning' : 'Error',
       reason: first?.code ?? 'Unknown',
       message: `${state.failed} director${state.failed === 1 ? 'y' : 'ies'} could not be listed; sizes are too low (first: ${first?.p}: ${first?.message})`,
       hint: 'grant list and read permission on the whole prefix',
@@ -161,8 +175,13 @@ export async function inventory(
   // A bad token is the caller's mistake: refused before any credentials are resolved or calls are made.
   const resume = inventoryResumeState(request);
   let report: InventoryReport | undefined;
-  const result = await withStorage(INVENTORY_OPERATION, request, context, async (scope) => {
-    report = await inventoryStep(scope, resume, true);
-  });
+  const result = await withStorage(
+    INVENTORY_OPERATION,
+    withWalkConnections(request),
+    context,
+    async (scope) => {
+      report = await inventoryStep(scope, resume, true);
+    },
+  );
   return report ? { ...result, inventory: report } : result;
 }

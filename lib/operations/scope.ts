@@ -45,7 +45,6 @@ export async function withStorage(
         prefix: asDirectory(backendPrefix(request.storage.backend)),
         deadline: operationDeadline(context, request),
       });
-      status.extra.conditionalWrites = session.store.capabilities.conditionalWrites;
     } finally {
       await session.store.close().catch(() => undefined);
     }
