@@ -7,7 +7,7 @@
  */
 import type { OperationRequest } from '../config/request.js';
 import { decodeContinuation, encodeContinuation, storageFingerprint } from '../inventory/continuation.js';
-import { walkConcurrency } from '../inventory/inventory.js';
+import { walkConcurrency, withWalkConnections } from '../inventory/inventory.js';
 import { formatBytes } from '../inventory/size-format.js';
 import {
   assertWipeOutAllowed,
@@ -18,7 +18,7 @@ import {
 } from '../inventory/wipe.js';
 import type { OperationContext } from './context.js';
 import type { InventoryFailure } from './inventory.js';
-import { recordConnectivity, type Outcome } from './probes.js';
+import { recordConnectivity, walkOutcomes } from './probes.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
@@ -51,71 +51,73 @@ export async function cleanup(
   const scopeName = wipeOutConfirmation(request.storage);
   let report: CleanupReport | undefined;
 
-  const result = await withStorage(CLEANUP_OPERATION, request, context, async (scope) => {
-    const { store, status, prefix, deadline } = scope;
-    context.log.warn('cleanup: deleting everything under the prefix', { scope: scopeName });
-    const run = await status.time('cleanup', () =>
-      runWipe({
-        store,
-        prefix,
-        deadline,
-        concurrency: walkConcurrency(request.storage),
-        log: context.log,
-        resume,
-      }),
-    );
-    const { state } = run;
-    const outcomes: Outcome<unknown>[] = [];
-    if (run.fatal) outcomes.push({ ok: false, error: run.fatal });
-    else if (state.calls > 0) outcomes.push({ ok: true, value: undefined });
-    recordConnectivity(status, outcomes);
-
-    report = {
-      complete: run.complete,
-      deletedObjects: state.n,
-      deletedBytes: state.b,
-      deletedSize: formatBytes(state.b),
-      listCalls: state.calls,
-    };
-    if (!run.complete) report.continuation = encodeContinuation(CLEANUP_OPERATION, fingerprint, state);
-    if (state.failed > 0) {
-      report.failures = state.fails.map((failure) => ({
-        prefix: failure.p,
-        code: failure.code,
-        message: failure.message,
-      }));
-      report.failedDirectories = state.failed;
-    }
-
-    const first = state.fails[0];
-    if (run.fatal) {
-      status.fail(WIPED_OUT, run.fatal, 'the cleanup stopped');
-    } else if (first) {
-      status.set({
-        type: WIPED_OUT,
-        status: 'False',
-        reason: first.code,
-        message: `${state.failed} director${state.failed === 1 ? 'y' : 'ies'} could not be deleted (first: ${first.p}: ${first.message})`,
-        hint: 'grant list and delete permission on the whole prefix, then call cleanup again',
-      });
-    } else if (run.complete) {
-      status.ok(
-        WIPED_OUT,
-        'Deleted',
-        `Deleted ${state.n} objects (${formatBytes(state.b)}) under ${scopeName}; nothing is left.`,
+  const result = await withStorage(
+    CLEANUP_OPERATION,
+    withWalkConnections(request),
+    context,
+    async (scope) => {
+      const { store, status, prefix, deadline } = scope;
+      context.log.warn('cleanup: deleting everything under the prefix', { scope: scopeName });
+      const run = await status.time('cleanup', () =>
+        runWipe({
+          store,
+          prefix,
+          deadline,
+          concurrency: walkConcurrency(request.storage),
+          log: context.log,
+          resume,
+        }),
       );
-    } else {
-      status.set({
-        type: WIPED_OUT,
-        status: 'Unknown',
-        severity: 'Info',
-        reason: run.leftovers ? 'ObjectsRemain' : 'Partial',
-        message: run.leftovers
-          ? `Deleted ${state.n} objects, but objects are still listed under ${scopeName} (written meanwhile, or the listing lags behind).`
-          : `Stopped before the deadline after deleting ${state.n} objects under ${scopeName}.`,
-        hint: 'call cleanup again with options.continuation set to cleanup.continuation',
-      });
-    }
-  });
+      const { state } = run;
+      recordConnectivity(status, walkOutcomes({ fatal: run.fatal, ...state }));
+
+      report = {
+        complete: run.complete,
+        deletedObjects: state.n,
+        deletedBytes: state.b,
+        deletedSize: formatBytes(state.b),
+        listCalls: state.calls,
+      };
+      if (!run.complete) report.continuation = encodeContinuation(CLEANUP_OPERATION, fingerprint, state);
+      if (state.failed > 0) {
+        report.failures = state.fails.map((failure) => ({
+          prefix: failure.p,
+          code: failure.code,
+          message: failure.message,
+        }));
+        report.failedDirectories = state.failed;
+      }
+
+      const first = state.fails[0];
+      if (run.fatal) {
+        status.fail(WIPED_OUT, run.fatal, 'the cleanup stopped');
+      } else if (first) {
+        status.set({
+          type: WIPED_OUT,
+          status: 'False',
+          reason: first.code,
+          message: `${state.failed} director${state.failed === 1 ? 'y' : 'ies'} could not be deleted (first: ${first.p}: ${first.message})`,
+          hint: 'grant list and delete permission on the whole prefix, then call cleanup again',
+        });
+      } else if (run.complete) {
+        status.ok(
+          WIPED_OUT,
+          'Deleted',
+          `Deleted ${state.n} objects (${formatBytes(state.b)}) under ${scopeName}; nothing is left.`,
+        );
+      } else {
+        status.set({
+          type: WIPED_OUT,
+          status: 'Unknown',
+          severity: 'Info',
+          reason: run.leftovers ? 'ObjectsRemain' : 'Partial',
+          message: run.leftovers
+            ? `Deleted ${state.n} objects, but objects are still listed under ${scopeName} (written meanwhile, or the listing lags behind).`
+            : `Stopped before the deadline after deleting ${state.n} objects under ${scopeName}.`,
+          hint: 'call cleanup again with options.continuation set to cleanup.continuation',
+        });
+      }
+    },
+  );
   return report ? { ...result, cleanup: report } : result;
 }

@@ -21,8 +21,7 @@ import {
 } from '../inventory/inventory.js';
 import type { OperationContext } from './context.js';
 import type { MarkerScope } from './markers/marker.js';
-import { recordConnectivity, type Outcome } from './probes.js';
-import { ERROR_CODES, StorageError, type ErrorCode } from '../backends/errors.js';
+import { recordConnectivity, walkOutcomes } from './probes.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
@@ -85,23 +84,10 @@ export async function inventoryStep(
   );
   const { state } = run;
 
-  // Listings that answered; when none did, the inventory proves nothing about the storage.
-  const answered = Math.max(0, state.calls - state.failed - (run.fatal ? 1 : 0));
-  if (standalone) {
-    const outcomes: Outcome<unknown>[] = [];
-    if (run.fatal) outcomes.push({ ok: false, error: run.fatal });
-    if (answered > 0) outcomes.push({ ok: true, value: undefined });
-    for (const failure of state.fails) {
-      const code = (ERROR_CODES as readonly string[]).includes(failure.code)
-        ? (failure.code as ErrorCode)
-        : 'Unknown';
-      outcomes.push({
-        ok: false,
-        error: new StorageError({ code, message: failure.message, key: failure.p }),
-      });
-    }
-    recordConnectivity(status, outcomes);
-  }
+  const outcomes = walkOutcomes({ fatal: run.fatal, ...state });
+  // Some listings answered: missing directories only lower the sizes. None: nothing is known.
+  const answered = outcomes.some((outcome) => outcome.ok);
+  if (standalone) recordConnectivity(status, outcomes);
 
   const report: InventoryReport = { complete: run.complete, listCalls: state.calls };
   if (state.failed > 0) {
@@ -135,8 +121,7 @@ export async function inventoryStep(
     status.set({
       type: INVENTORIED,
       status: 'False',
-      // Some directories missing only lowers the sizes; nothing listed at all is a failure.
-      severity: answered > 0 ? 'Warning' : 'Error',
+      severity: answered ? 'Warning' : 'Error',
       reason: first?.code ?? 'Unknown',
       message: `${state.failed} director${state.failed === 1 ? 'y' : 'ies'} could not be listed; sizes are too low (first: ${first?.p}: ${first?.message})`,
       hint: 'grant list and read permission on the whole prefix',

@@ -3,7 +3,14 @@
  * reachability and authentication from whatever calls ran, and the write probe.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { isStorageError, StorageError, unknownError, type StorageOperation } from '../backends/errors.js';
+import {
+  ERROR_CODES,
+  isStorageError,
+  StorageError,
+  unknownError,
+  type ErrorCode,
+  type StorageOperation,
+} from '../backends/errors.js';
 import { joinKey, type ObjectStore } from '../backends/object-store.js';
 import { ConditionType, type StatusBuilder } from '../status/conditions.js';
 import type { Deadline } from '../runtime/deadline.js';
@@ -143,4 +150,27 @@ function corrupted(store: ObjectStore, key: string, message: string): StorageErr
 /** A NotFound whose subject is the bucket/container itself. */
 export function isBucketMissing(outcome: Outcome<unknown>): outcome is { ok: false; error: StorageError } {
   return !outcome.ok && outcome.error.code === 'NotFound' && outcome.error.subject === 'bucket';
+}
+
+/** What a walk over many directories (inventory, cleanup) tells about reachability and authentication. */
+export interface WalkRecord {
+  fatal?: StorageError;
+  /** Listing calls made, failed ones included, and failures recorded per directory. */
+  calls: number;
+  failed: number;
+  fails: readonly { p: string; code: string; message: string }[];
+}
+
+/** The walk's calls as outcomes: one success when any listing answered, plus every recorded failure. */
+export function walkOutcomes(walk: WalkRecord): Outcome<unknown>[] {
+  const outcomes: Outcome<unknown>[] = [];
+  if (walk.fatal) outcomes.push({ ok: false, error: walk.fatal });
+  if (walk.calls - walk.failed - (walk.fatal ? 1 : 0) > 0) outcomes.push({ ok: true, value: undefined });
+  for (const failure of walk.fails) {
+    const code = (ERROR_CODES as readonly string[]).includes(failure.code)
+      ? (failure.code as ErrorCode)
+      : 'Unknown';
+    outcomes.push({ ok: false, error: new StorageError({ code, message: failure.message, key: failure.p }) });
+  }
+  return outcomes;
 }
