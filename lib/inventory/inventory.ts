@@ -387,3 +387,22 @@ export function walkConcurrency(target: StorageTarget): number {
   const configured = 'maxConnections' in target.backend ? target.backend.maxConnections : undefined;
   return Math.min(MAX_CONNECTIONS, Math.max(1, configured ?? DEFAULT_CONNECTIONS));
 }
+
+/**
+ * The request a walk opens its store with: when the storage sets no `maxConnections`, the store's own
+ * limit is the walk's width. Without it the adapter's default (restic's 5 for GCS and B2) admitted fewer
+ * calls than the walk had workers, and three of eight listings always waited for a connection.
+ */
+export function withWalkConnections<R extends { storage: StorageTarget }>(request: R): R {
+  const { backend } = request.storage;
+  // Swift's and REST's blocks have no maxConnections (their adapters take none).
+  if (backend.provider === 'swift' || backend.provider === 'rest' || backend.maxConnections !== undefined)
+    return request;
+  return {
+    ...request,
+    storage: {
+      ...request.storage,
+      backend: { ...backend, maxConnections: walkConcurrency(request.storage) },
+    },
+  };
+}
