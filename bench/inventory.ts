@@ -112,14 +112,14 @@ export async function inventoryBench(
       });
       try {
         const reply = await worker.invoke({
+          // restic repositories are Stash's layout: a Stash Repository whose prefix holds them. (Under a
+          // KubeStash BackupStorage a repository is a directory with repository.yaml, so the inventory
+          // rightly found none of these there.)
           storage: {
-            apiVersion: 'storage.kubestash.com/v1alpha1',
-            kind: 'BackupStorage',
+            apiVersion: 'stash.appscode.com/v1alpha1',
+            kind: 'Repository',
             metadata: { name: 'inventory', namespace: 'bench' },
-            spec: {
-              storage: { provider: 'gcs', gcs: { bucket: BUCKET, prefix: 'inv' } },
-              deletionPolicy: 'WipeOut',
-            },
+            spec: { backend: { gcs: { bucket: BUCKET, prefix: 'inv' }, storageSecretName: 'gcs-secret' } },
           },
           credentials: 'env',
           options: { endpoint: proxy.url(), timeoutSeconds: 500 },
@@ -155,6 +155,10 @@ export async function inventoryBench(
         if (floorMs / wall < 0.8)
           misses.push(
             `inventory of ${count} objects: ${fmt(wall)} ms vs floor ${fmt(floorMs)} ms (${(floorMs / wall).toFixed(2)}× of the floor's throughput)`,
+          );
+        if ((report.repositories?.length ?? 0) !== REPOSITORIES)
+          misses.push(
+            `inventory of ${count} objects found ${report.repositories?.length ?? 0} of ${REPOSITORIES} repositories`,
           );
         if (report.complete !== true)
           misses.push(`inventory of ${count} objects did not complete in one invocation`);
@@ -193,7 +197,7 @@ export async function inventoryBench(
         ],
         rows,
         notes: [
-          `${REPOSITORIES} restic repositories (config, keys/, snapshots/, index/, data/ over 256 shards) under one KubeStash storage; bundled inventory function in a fresh process; listing concurrency ${CONCURRENCY} (the default without maxConnections)`,
+          `${REPOSITORIES} restic repositories (config, keys/, snapshots/, index/, data/ over 256 shards) under one Stash Repository's prefix; bundled inventory function in a fresh process; listing concurrency ${CONCURRENCY} (the default without maxConnections)`,
           'floor: list pages a delimiter walk needs × RTT / concurrency; "load s" is the time to upload the objects into the fake (not measured)',
         ],
       },
