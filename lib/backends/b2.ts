@@ -13,7 +13,8 @@
  * - B2 has no conditional upload; `ifNotExists` keeps its one-winner guarantee with the version scheme
  *   described at `#settleCreate`. `conditionalWrites` is false.
  * - delete removes every version of the name (B2 keeps all versions; a hide marker would leave the data
- *   billed and visible to version listings, and restic expects removed files gone).
+ *   billed and visible to version listings, and restic expects removed files gone): by the file ids the
+ *   store's own uploads returned when it wrote the name, else after listing the name's versions.
  * - B2 verifies the SHA-1 sent with each upload and answers with it: `put` returns it as `contentSha1`
  *   (`putReturnsChecksum`), so check's write probe needs no read-back.
  * - Round trips (bench/RESULTS.md): the bucket id and a pool of upload URLs are kept beside the token
@@ -446,10 +447,12 @@ export class B2Store implements ObjectStore {
     }
   }
 
-  /** Remembers a version this store uploaded, so delete finds it without listing. */
-  #rememberUpload(key: string, fileId: string | null): void {
-    if (!fileId) return;
-    rememberBounded(this.#uploaded, key, [...(this.#uploaded.get(key) ?? []), fileId], MAX_UPLOADED_NAMES);
+  /** Remembers the versions of a name this store uploaded (or saw under its own), so delete needs no listing. */
+  #rememberUpload(key: string, fileIds: (string | null)[]): void {
+    const known = fileIds.filter((fileId): fileId is string => !!fileId);
+    if (known.length === 0) return;
+    const merged = [...new Set([...(this.#uploaded.get(key) ?? []), ...known])];
+    rememberBounded(this.#uploaded, key, merged, MAX_UPLOADED_NAMES);
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
@@ -474,8 +477,10 @@ export class B2Store implements ObjectStore {
       }
     }
     const uploaded = await this.#upload(bucketId, key, data, options.contentType, signal, first);
-    if (options.ifNotExists) await this.#settleCreate(bucketId, key, uploaded, signal);
-    this.#rememberUpload(key, uploaded.fileId);
+    this.#rememberUpload(
+      key,
+      options.ifNotExists ? await this.#settleCreate(bucketId, key, uploaded, signal) : [uploaded.fileId],
+    );
     const sha1 = uploaded.contentSha1?.toLowerCase();
     return {
       contentMd5: md5HexToBase64(uploaded.contentMd5),
@@ -516,15 +521,15 @@ export class B2Store implements ObjectStore {
     key: string,
     mine: B2File,
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+  ): Promise<string[]> {
     await sleep(SETTLE_MS, signal).catch((error: unknown) =>
       Promise.reject(mapB2Error(error, this.#context('put', { key }))),
     );
-    const live: B2File[] = [];
-    for (const version of await this.#versions(bucketId, key, 'put', signal)) {
-      if (version.action === 'hide') break;
-      if (version.action === 'upload') live.push(version);
-    }
+    const versions = await this.#versions(bucketId, key, 'put', signal);
+    const newestHide = versions.findIndex((version) => version.action === 'hide');
+    const live = (newestHide < 0 ? versions : versions.slice(0, newestHide)).filter(
+      (version) => version.action === 'upload',
+    );
     const earliest = live.reduce<B2File | undefined>(
       (best, version) =>
         !best ||
@@ -534,7 +539,15 @@ export class B2Store implements ObjectStore {
           : best,
       undefined,
     );
-    if (earliest?.fileId === mine.fileId) return;
+    if (earliest?.fileId === mine.fileId) {
+      // The winner's name: its version, and the hidden versions and hide markers below it (the losers'
+      // live versions are their own to delete), so delete needs no listing.
+      const hidden = newestHide < 0 ? [] : versions.slice(newestHide);
+      return [
+        mine.fileId as string,
+        ...hidden.flatMap((version) => (version.fileId ? [version.fileId] : [])),
+      ];
+    }
     try {
       await this.#call(
         'put',
@@ -627,33 +640,22 @@ export class B2Store implements ObjectStore {
   }
 
   /**
-   * Removes every version of the name. For a name this store uploaded, the versions its uploads
-   * returned are deleted by id while the name's versions are listed beside them, and only versions
-   * someone else uploaded under the name (rare) cost a second round trip; any other name is listed first.
+   * Removes every version of the name. A name this store uploaded is deleted by the file ids its uploads
+   * returned (and, for a create-if-absent, the hidden versions its version listing saw), without listing
+   * it again; any other name's versions are listed first. Not seen that way: versions someone else
+   * uploads under a name this store wrote with a plain put. Nothing here does that (plain puts are
+   * probes with unique names; everything else is created with ifNotExists).
    */
   async delete(key: string, options: CallOptions = {}): Promise<void> {
     const { signal } = options;
-    const bucketId = await this.#bucketIdFor('delete', signal, key);
     const own = this.#uploaded.get(key);
-    if (!own) {
-      const versions = await this.#versions(bucketId, key, 'delete', signal);
-      await settleAll(versions, (version) => this.#deleteVersion(key, version.fileId as string, signal));
-      return;
-    }
-    let others: string[] = [];
-    await settleAll(
-      [
-        settleAll(own, (fileId) => this.#deleteVersion(key, fileId, signal)),
-        this.#versions(bucketId, key, 'delete', signal).then((versions) => {
-          others = versions.flatMap((version) =>
-            version.fileId && !own.includes(version.fileId) ? [version.fileId] : [],
-          );
-        }),
-      ],
-      (step) => step,
-    );
-    await settleAll(others, (fileId) => this.#deleteVersion(key, fileId, signal));
-    if (this.#uploaded.get(key) === own) this.#uploaded.delete(key);
+    const fileIds =
+      own ??
+      (await this.#versions(await this.#bucketIdFor('delete', signal, key), key, 'delete', signal)).map(
+        (version) => version.fileId as string,
+      );
+    await settleAll(fileIds, (fileId) => this.#deleteVersion(key, fileId, signal));
+    if (own && this.#uploaded.get(key) === own) this.#uploaded.delete(key);
   }
 
   async #deleteVersion(key: string, fileId: string, signal: AbortSignal | undefined): Promise<void> {
