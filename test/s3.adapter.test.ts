@@ -1,15 +1,17 @@
 /**
  * S3 adapter behaviour beyond the conformance suite: endpoint forms, maxConnections as a real socket
- * bound (counted by a TCP relay in front of s3rver), claim objects kept out of listings, and the
+ * bound (counted by a TCP relay in front of s3rver), connections reused across stores (as a warm
+ * function does), claim objects kept out of listings, and the
  * exclusive-create scheme's handling of claims left behind.
  */
 import { randomUUID } from 'node:crypto';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStorageError } from '../lib/backends/errors.js';
 import {
   CLAIM_MARKER,
+  claimPrefix,
   createExclusively,
   STALE_CLAIM_MS,
   type ClaimEntry,
@@ -71,10 +73,15 @@ describe('S3 endpoint forms', () => {
 /** A TCP relay that counts how many connections are open at once; it holds each request back a moment. */
 async function countingRelay(
   target: URL,
-): Promise<{ url: string; peak: () => number; close: () => Promise<void> }> {
+): Promise<{ url: string; peak: () => number; total: () => number; close: () => Promise<void> }> {
   let open = 0;
   let peak = 0;
+  let total = 0;
+  const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    total++;
     open++;
     peak = Math.max(peak, open);
     const upstream = createConnection(Number(target.port), target.hostname);
@@ -104,7 +111,12 @@ async function countingRelay(
   return {
     url: `http://127.0.0.1:${port}`,
     peak: () => peak,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    total: () => total,
+    // Stores leave their pooled keep-alive sockets open: end them, or the server never closes.
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
@@ -132,6 +144,27 @@ describe('S3 maxConnections on s3rver', () => {
   });
 });
 
+describe('S3 connections across stores on s3rver', () => {
+  it('a store opened after another one closed reuses its keep-alive socket', async () => {
+    const relay = await countingRelay(new URL(s3rver.endpoint));
+    try {
+      const run = randomUUID().slice(0, 8);
+      for (const index of [0, 1, 2]) {
+        const store = await openS3({ ...s3rver, endpoint: relay.url });
+        try {
+          await store.put(`reuse/${run}/${index}`, Buffer.from('x'));
+          expect((await store.list(`reuse/${run}/`)).objects).toHaveLength(index + 1);
+        } finally {
+          await store.close();
+        }
+      }
+      expect(relay.total()).toBe(1);
+    } finally {
+      await relay.close();
+    }
+  });
+});
+
 describe('S3 claim objects', () => {
   let raw: S3Client;
   beforeAll(() => {
@@ -148,13 +181,16 @@ describe('S3 claim objects', () => {
 
   it('never appear in listings, and their names cannot be written through the store', async () => {
     const run = `claims-${randomUUID().slice(0, 8)}`;
-    const claim = `${run}/${CLAIM_MARKER}s-metadata.yaml/${randomUUID()}`;
-    await raw.send(new PutObjectCommand({ Bucket: s3rver.bucket, Key: claim, Body: '' }));
+    const claim = `${claimPrefix(`${run}/metadata.yaml`)}${randomUUID()}`;
+    const inFolder = `${run}/${CLAIM_MARKER}s-metadata.yaml/${randomUUID()}`;
+    for (const Key of [claim, inFolder])
+      await raw.send(new PutObjectCommand({ Bucket: s3rver.bucket, Key, Body: '' }));
     const store = await openS3(s3rver);
     try {
       await store.put(`${run}/visible`, Buffer.from('v'));
       expect((await store.list(`${run}/`)).objects.map((o) => o.key)).toEqual([`${run}/visible`]);
       const folded = await store.list(`${run}/`, { delimiter: '/' });
+      expect(folded.objects.map((o) => o.key)).toEqual([`${run}/visible`]);
       expect(folded.prefixes).toEqual([]);
       let refused: unknown;
       await store.put(claim, Buffer.from('x')).catch((error: unknown) => (refused = error));
@@ -175,15 +211,15 @@ function memoryIo(
     provider: 'memory',
     signal,
     writes,
-    exists: async (key) => objects.has(key),
     write: async (key, body) => {
       writes.push(key);
       objects.set(key, { body, lastModified: new Date() });
       return {};
     },
-    listAll: async (prefix): Promise<ClaimEntry[]> =>
+    listAll: async (prefix, delimiter): Promise<ClaimEntry[]> =>
       [...objects.entries()]
         .filter(([key]) => key.startsWith(prefix))
+        .filter(([key]) => delimiter === undefined || !key.slice(prefix.length).includes(delimiter))
         .map(([key, value]) => ({ key, lastModified: value.lastModified })),
     remove: async (key) => void objects.delete(key),
     removeAfterDeadline: async (key) => void objects.delete(key),
@@ -194,21 +230,21 @@ describe('exclusive create with claims left behind', () => {
   it('ignores a claim older than the stale limit (a creator that died) and creates the object', async () => {
     const objects = new Map([
       [
-        `dir/${CLAIM_MARKER}s-marker/0000`,
+        `${claimPrefix('dir/marker')}0000`,
         { body: new Uint8Array(0), lastModified: new Date(Date.now() - STALE_CLAIM_MS - 60_000) },
       ],
     ]);
     const io = memoryIo(objects);
     await createExclusively(io, 'dir/marker', Buffer.from('mine'));
     expect(Buffer.from(objects.get('dir/marker')?.body ?? []).toString()).toBe('mine');
-    expect([...objects.keys()].filter((key) => key.includes(CLAIM_MARKER) && !key.endsWith('/0000'))).toEqual(
+    expect([...objects.keys()].filter((key) => key.includes(CLAIM_MARKER) && !key.endsWith('-0000'))).toEqual(
       [],
     );
   });
 
   it('never writes past a live claim it can see: it waits until its deadline and leaves no claim of its own', async () => {
     const objects = new Map([
-      [`dir/${CLAIM_MARKER}s-marker/0000`, { body: new Uint8Array(0), lastModified: new Date() }],
+      [`${claimPrefix('dir/marker')}0000`, { body: new Uint8Array(0), lastModified: new Date() }],
     ]);
     const io = memoryIo(objects, AbortSignal.timeout(300));
     let error: unknown;
@@ -217,17 +253,17 @@ describe('exclusive create with claims left behind', () => {
     );
     expect(isStorageError(error, 'Timeout')).toBe(true);
     expect(io.writes).toEqual([]);
-    expect([...objects.keys()]).toEqual([`dir/${CLAIM_MARKER}s-marker/0000`]);
+    expect([...objects.keys()]).toEqual([`${claimPrefix('dir/marker')}0000`]);
   });
 
   it('stops at once when the object appears while it waits', async () => {
     const objects = new Map([
-      [`dir/${CLAIM_MARKER}s-marker/0000`, { body: new Uint8Array(0), lastModified: new Date() }],
+      [`${claimPrefix('dir/marker')}0000`, { body: new Uint8Array(0), lastModified: new Date() }],
     ]);
     const io = memoryIo(objects);
     setTimeout(() => {
       objects.set('dir/marker', { body: Buffer.from('theirs'), lastModified: new Date() });
-      objects.delete(`dir/${CLAIM_MARKER}s-marker/0000`);
+      objects.delete(`${claimPrefix('dir/marker')}0000`);
     }, 50);
     let error: unknown;
     await createExclusively(io, 'dir/marker', Buffer.from('mine')).catch(

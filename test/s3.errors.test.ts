@@ -65,8 +65,13 @@ describe.each([
   it('a missing bucket is NotFound with subject bucket and a hint, for lists, reads and writes', async () => {
     const store = await track(openS3(target(), { bucket: freshBucket('absent') }));
     expect(await store.bucketExists()).toBe(false);
-    for (const call of [store.list(''), store.get('k'), store.stat('k'), store.put('k', Buffer.from('x'))]) {
-      const error = await failure(call);
+    for (const call of [
+      () => store.list(''),
+      () => store.get('k'),
+      () => store.stat('k'),
+      () => store.put('k', Buffer.from('x')),
+    ]) {
+      const error = await failure(call());
       expect(error.code).toBe('NotFound');
       expect(error.subject).toBe('bucket');
       expect(error.hint).toContain('options.createBucket');
@@ -111,6 +116,16 @@ describe('S3 errors that need a signature-checking server (s3api)', () => {
     const error = await failure(store.list(''));
     expect(error.code).toBe('Unauthenticated');
     expect(error.message).toContain('SignatureDoesNotMatch');
+  });
+
+  it('stores share clients, never across credentials: a wrong secret fails beside a right one', async () => {
+    const right = await track(openS3(s3api));
+    const wrong = await track(
+      openS3(s3api, {}, { ...keysOf(s3api), AWS_SECRET_ACCESS_KEY: 'not-the-secret' }),
+    );
+    await expect(right.list('', { limit: 1 })).resolves.toBeDefined();
+    expect((await failure(wrong.list('', { limit: 1 }))).code).toBe('Unauthenticated');
+    await expect(right.list('', { limit: 1 })).resolves.toBeDefined();
   });
 
   it('a pinned wrong region is InvalidConfig whose hint names the bucket’s region', async () => {

@@ -1,28 +1,38 @@
 /**
  * Create-if-absent for stores whose server does not enforce it (s3rver ignores `If-None-Match: *`,
- * Swift's s3api answers 501, B2 has no conditional upload), built from plain PUT, HEAD, LIST and DELETE
- * on a store whose listings are strongly consistent (read-after-write for new keys and for deletes).
+ * Swift's s3api answers 501, Swift's own check is not atomic), built from plain PUT, LIST and DELETE on
+ * a store whose listings are strongly consistent: a listing shows every object whose write completed
+ * before it started and none whose delete completed before it started.
  *
- * The scheme: creators of `dir/name` announce themselves with claim objects under
- * `dir/.backupstorage-claims-name/<random id>`.
+ * The scheme: creators of `dir/name` announce themselves with claim objects beside it,
+ * `dir/name.backupstorage-claim-<random id>`, so that one listing of the prefix `dir/name` (delimiter
+ * `/`) shows both whether `dir/name` exists and every claim on it. Each round starts with that listing.
  *
- *  1. If `dir/name` exists, the creator lost (AlreadyExists).
- *  2. If another live claim is listed, it waits and starts again from 1 (it never competes with a claim
- *     it can see). Otherwise it writes its own claim and lists the claims again.
- *  3. Alone: it re-checks `dir/name` (after the listing) and writes it, then removes its claim.
+ *  1. If `dir/name` is listed, the creator lost (AlreadyExists).
+ *  2. Holding no claim: if another live claim is listed, it waits and starts again from 1 (it never
+ *     competes with a claim it can see). Otherwise it writes its own claim and lists again (and applies
+ *     1 to that listing).
+ *  3. Alone in a listing made after its claim was written (its own claim listed, no other live claim,
+ *     no `dir/name`): it writes `dir/name`, then removes its claim.
  *  4. Not alone: the smallest claim id is the one winner-to-be. Every other creator removes its own claim
  *     and goes back to 1; the smallest keeps its claim and lists again until it is alone.
  *
- * Safety rests on step 3 alone: a creator writes only after a listing that showed no claim but its own.
- * Of two creators A and B, whichever listed second (say B) listed after A's claim was written, so B saw
- * it, unless A had already removed it; A removes its claim only after writing `dir/name`, so B's re-check,
- * which follows B's listing, sees the object. Step 4 only makes progress deterministic (the smallest id
- * wins instead of everyone backing off), and step 2 keeps waiting creators from disturbing the winner.
+ * Safety rests on step 3 alone: a creator writes only right after a listing, made while it held a claim,
+ * that showed no other live claim and no `dir/name`. Of two writers A and B, let B be the one whose
+ * deciding listing started second. A's claim was written before A's deciding listing, so before B's,
+ * and A keeps it until after its write of `dir/name`. So B's listing showed A's claim (B does not write),
+ * or A had removed it, which A does only after writing `dir/name`, and then B's listing showed
+ * `dir/name` (B does not write either). Because the same listing answers both questions, no separate
+ * existence check is needed after it; a check made beside it (in parallel) would not do, as it may be
+ * answered before the listing. Step 4 only makes progress deterministic (the smallest id wins instead
+ * of everyone backing off), and step 2 keeps waiting creators from disturbing the winner.
  *
  * A creator that dies leaves its claim behind; claims older than STALE_CLAIM_MS are ignored, and a
  * creator gives up (without writing) once it has held its own claim for HOLD_LIMIT_MS, far below that,
  * so a claim considered stale can no longer lead to a write. Claims live beside the object, so
  * prefix-scoped credentials cover them; adapters hide `isClaimKey` keys from their listings.
+ *
+ * Without contention a create costs 5 sequential requests: list, PUT claim, list, PUT, DELETE claim.
  */
 import { randomUUID } from 'node:crypto';
 import { StorageError } from './errors.js';
@@ -34,9 +44,17 @@ export const STALE_CLAIM_MS = 10 * 60_000;
 export const HOLD_LIMIT_MS = 2 * 60_000;
 const MAX_ROUNDS = 400;
 
+/** Joins a key and a random id into the name of a claim on that key. */
+const CLAIM_SUFFIX = `${CLAIM_MARKER}-`;
+
 /** True for claim objects (and capability probes named with `claimSiblingKey`): internal, never listed. */
 export function isClaimKey(key: string): boolean {
-  return key.split('/').some((segment) => segment.startsWith(CLAIM_MARKER));
+  return key.split('/').some((segment) => segment.includes(CLAIM_MARKER));
+}
+
+/** The prefix every claim on `key` starts with. */
+export function claimPrefix(key: string): string {
+  return `${key}${CLAIM_SUFFIX}`;
 }
 
 /** A reserved key next to `key` (same directory, so the same permissions), for an adapter's own probes. */
@@ -53,11 +71,13 @@ export interface ClaimEntry {
 /** The plain operations the scheme needs, each already bound to the caller's deadline. */
 export interface ExclusiveCreateIo {
   provider: string;
-  exists(key: string): Promise<boolean>;
   /** Unconditional write. */
   write(key: string, body: Uint8Array): Promise<PutResult>;
-  /** Every key under a prefix (all pages), unfiltered. */
-  listAll(prefix: string): Promise<ClaimEntry[]>;
+  /**
+   * Every object key starting with `prefix` (all pages), unfiltered; with a delimiter, only those with
+   * no delimiter after the prefix (folded prefixes are left out).
+   */
+  listAll(prefix: string, delimiter?: '/'): Promise<ClaimEntry[]>;
   remove(key: string): Promise<void>;
   /** Removal that must happen even after the deadline passed (own claim cleanup). */
   removeAfterDeadline(key: string): Promise<void>;
@@ -111,14 +131,18 @@ export async function createExclusively(
   key: string,
   body: Uint8Array,
 ): Promise<PutResult> {
-  const slash = key.lastIndexOf('/');
-  const dir = slash < 0 ? '' : key.slice(0, slash);
-  const claimDir = `${joinKey(dir, `${CLAIM_MARKER}s-${key.slice(slash + 1)}`)}/`;
-  const ownClaim = `${claimDir}${randomUUID()}`;
+  const claims = claimPrefix(key);
+  const ownClaim = `${claims}${randomUUID()}`;
   let claimedAt: number | undefined;
 
-  const liveOthers = (claims: ClaimEntry[], now: Date): ClaimEntry[] =>
-    claims.filter(
+  /** One listing: whether `key` exists, and the claims on it. */
+  const survey = async (): Promise<ClaimEntry[]> => {
+    const entries = await io.listAll(key, '/');
+    if (entries.some((entry) => entry.key === key)) throw alreadyExists(io, key);
+    return entries.filter((entry) => entry.key.startsWith(claims));
+  };
+  const liveOthers = (listed: ClaimEntry[], now: Date): ClaimEntry[] =>
+    listed.filter(
       (claim) =>
         claim.key !== ownClaim &&
         !(claim.lastModified && now.getTime() - claim.lastModified.getTime() > STALE_CLAIM_MS),
@@ -127,26 +151,23 @@ export async function createExclusively(
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (round > 0) await sleep(io, key, pause(round));
-      if (await io.exists(key)) throw alreadyExists(io, key);
+      let listed = await survey();
 
       if (claimedAt === undefined) {
         // Step 2: never compete with a claim we can see.
-        if (liveOthers(await io.listAll(claimDir), new Date()).length > 0) continue;
+        if (liveOthers(listed, new Date()).length > 0) continue;
         await io.write(ownClaim, new Uint8Array(0));
         claimedAt = Date.now();
+        listed = await survey();
       }
 
-      const claims = await io.listAll(claimDir);
-      const mine = claims.find((claim) => claim.key === ownClaim);
+      const mine = listed.find((claim) => claim.key === ownClaim);
       // The server's clock (our claim's timestamp) judges staleness where we can.
-      const others = liveOthers(claims, mine?.lastModified ?? new Date());
+      const others = liveOthers(listed, mine?.lastModified ?? new Date());
       if (Date.now() - claimedAt > HOLD_LIMIT_MS) break;
 
-      if (mine && others.length === 0) {
-        // Step 3: alone; re-check after the listing, then write.
-        if (await io.exists(key)) throw alreadyExists(io, key);
-        return await io.write(key, body);
-      }
+      // Step 3: alone, and the same listing showed no `key`.
+      if (mine && others.length === 0) return await io.write(key, body);
       // Step 4: only the smallest claim stays.
       if (!mine || others.some((claim) => claim.key < ownClaim)) {
         await io.remove(ownClaim);

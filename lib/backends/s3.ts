@@ -18,8 +18,12 @@
  *   (s3rver ignores it, s3api answers 501), `createExclusively` (lib/backends/exclusive-create.ts)
  *   keeps the one-winner guarantee and `capabilities.conditionalWrites` reports false.
  * - DELETE of a missing key succeeds (S3 semantics); DeleteObjects removes up to 1000 keys a request.
+ * - Connections: keep-alive agents are shared by every store of the process with the same TLS settings
+ *   and `maxConnections`, and clients by endpoint, region, credentials and those settings, so a warm
+ *   function reuses its sockets; `close()` leaves them open (idle pooled sockets do not keep the
+ *   process alive). A shared agent's `maxSockets` bounds the sockets per host of all stores using it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
@@ -49,7 +53,13 @@ import type {
 } from './object-store.js';
 import { StorageError, type StorageOperation } from './errors.js';
 import { md5HexToBase64 } from './object-store.js';
-import { claimSiblingKey, createExclusively, isClaimKey, type ClaimEntry } from './exclusive-create.js';
+import {
+  claimSiblingKey,
+  createExclusively,
+  isClaimKey,
+  type ClaimEntry,
+  type ExclusiveCreateIo,
+} from './exclusive-create.js';
 import type { StoreContext } from './registry.js';
 import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
 import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './s3-errors.js';
@@ -82,6 +92,108 @@ export interface S3StoreSettings {
 /** Per process: whether a custom endpoint enforces If-None-Match (a Lambda container probes once). */
 const conditionalSupportByEndpoint = new Map<string, boolean>();
 
+interface Agents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+/** Keep-alive pools per (socket cap, TLS settings), for the life of the process. */
+const agentsByKey = new Map<string, Agents>();
+/** Clients per endpoint, region, credentials identity and pool, most recently used last. */
+const clientsByKey = new Map<string, S3Client>();
+/** Enough for a fleet check's distinct storages at a time; an evicted client owns no sockets. */
+const MAX_CACHED_CLIENTS = 64;
+/** Per-process key: cache keys carry an HMAC of the credentials, never a value that authenticates. */
+const FINGERPRINT_KEY = randomBytes(32);
+
+function fingerprint(parts: readonly unknown[]): string {
+  return createHmac('sha256', FINGERPRINT_KEY).update(JSON.stringify(parts)).digest('base64url');
+}
+
+/** What the AWS default credential chain reads from the environment, so its clients follow a change. */
+const CHAIN_ENVIRONMENT = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+  'AWS_CONFIG_FILE',
+  'AWS_EC2_METADATA_DISABLED',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+] as const;
+
+function sharedAgents(settings: S3StoreSettings): { key: string; agents: Agents } {
+  const maxSockets = settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const key = fingerprint([maxSockets, settings.insecureTLS === true, settings.caPem ?? null]);
+  let agents = agentsByKey.get(key);
+  if (!agents) {
+    // Connections go only where the endpoint guard allows (no metadata service, no private ranges by default).
+    agents = {
+      http: guardAgent(new HttpAgent({ keepAlive: true, maxSockets })),
+      https: guardAgent(
+        new HttpsAgent({
+          keepAlive: true,
+          maxSockets,
+          rejectUnauthorized: !settings.insecureTLS,
+          ...(settings.caPem ? { ca: [...rootCertificates, settings.caPem] } : {}),
+        }),
+      ),
+    };
+    agentsByKey.set(key, agents);
+  }
+  return { key, agents };
+}
+
+/** The process's client for these settings and region; made on first use. */
+function sharedClient(settings: S3StoreSettings, region: string): S3Client {
+  const { endpoint, credentials } = settings;
+  const pool = sharedAgents(settings);
+  const key = fingerprint([
+    endpoint.url ?? 'aws',
+    endpoint.forcePathStyle ?? null,
+    endpoint.useFipsEndpoint ?? null,
+    endpoint.useDualstackEndpoint ?? null,
+    region,
+    credentials
+      ? [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken ?? null]
+      : CHAIN_ENVIRONMENT.map((name) => process.env[name] ?? null),
+    pool.key,
+  ]);
+  let client = clientsByKey.get(key);
+  if (client) {
+    clientsByKey.delete(key);
+  } else {
+    client = new S3Client({
+      region,
+      endpoint: endpoint.url,
+      forcePathStyle: endpoint.forcePathStyle,
+      useFipsEndpoint: endpoint.useFipsEndpoint,
+      useDualstackEndpoint: endpoint.useDualstackEndpoint,
+      // No secret: the AWS default credential chain (the function's role, IRSA, environment).
+      credentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      requestHandler: {
+        httpAgent: pool.agents.http,
+        httpsAgent: pool.agents.https,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionTimeout: CONNECT_TIMEOUT_MS,
+      },
+    });
+  }
+  clientsByKey.set(key, client);
+  // Never destroyed: destroying a client destroys the shared agents it was given.
+  for (const oldest of clientsByKey.keys()) {
+    if (clientsByKey.size <= MAX_CACHED_CLIENTS) break;
+    clientsByKey.delete(oldest);
+  }
+  return client;
+}
+
 /** A plain MD5 ETag (single-part upload, no SSE-KMS/SSE-C) as base64; undefined for anything else. */
 function md5FromEtag(
   etag: string | undefined,
@@ -106,30 +218,19 @@ export class S3Store implements ObjectStore {
   readonly location: string;
   readonly capabilities: StoreCapabilities;
   readonly #settings: S3StoreSettings;
-  readonly #httpAgent: HttpAgent;
-  readonly #httpsAgent: HttpsAgent;
   #region: string;
   #client: S3Client;
   #conditionalProbe: Promise<boolean> | undefined;
+  /** Removals of the store's own probe objects still running; `close()` waits for them. */
+  readonly #cleanups = new Set<Promise<void>>();
 
   constructor(settings: S3StoreSettings) {
     this.#settings = settings;
     this.location = settings.bucket;
     this.#region = settings.region;
-    const maxSockets = settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    // Connections go only where the endpoint guard allows (no metadata service, no private ranges by default).
-    this.#httpAgent = guardAgent(new HttpAgent({ keepAlive: true, maxSockets }));
-    this.#httpsAgent = guardAgent(
-      new HttpsAgent({
-        keepAlive: true,
-        maxSockets,
-        rejectUnauthorized: !settings.insecureTLS,
-        ...(settings.caPem ? { ca: [...rootCertificates, settings.caPem] } : {}),
-      }),
-    );
     const known = settings.endpoint.aws ? true : conditionalSupportByEndpoint.get(this.#endpointKey());
     this.capabilities = { conditionalWrites: known ?? false, putReturnsChecksum: true, batchDelete: true };
-    this.#client = this.#makeClient();
+    this.#client = sharedClient(settings, this.#region);
   }
 
   /** The region requests are currently signed for. */
@@ -139,28 +240,6 @@ export class S3Store implements ObjectStore {
 
   #endpointKey(): string {
     return this.#settings.endpoint.url ?? 'aws';
-  }
-
-  #makeClient(): S3Client {
-    const { endpoint, credentials } = this.#settings;
-    return new S3Client({
-      region: this.#region,
-      endpoint: endpoint.url,
-      forcePathStyle: endpoint.forcePathStyle,
-      useFipsEndpoint: endpoint.useFipsEndpoint,
-      useDualstackEndpoint: endpoint.useDualstackEndpoint,
-      // No secret: the AWS default credential chain (the function's role, IRSA, environment).
-      credentials,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 3,
-      requestHandler: {
-        httpAgent: this.#httpAgent,
-        httpsAgent: this.#httpsAgent,
-        requestTimeout: REQUEST_TIMEOUT_MS,
-        connectionTimeout: CONNECT_TIMEOUT_MS,
-      },
-    });
   }
 
   /**
@@ -195,8 +274,8 @@ export class S3Store implements ObjectStore {
 
   #useRegion(region: string): void {
     this.#region = region;
-    // The agents are shared, so the old client needs no teardown; in-flight calls on it finish.
-    this.#client = this.#makeClient();
+    // Clients are shared and never torn down; in-flight calls on the old one finish.
+    this.#client = sharedClient(this.#settings, region);
   }
 
   async bucketExists(options: CallOptions = {}): Promise<boolean> {
@@ -391,8 +470,9 @@ export class S3Store implements ObjectStore {
         this.#recordConditionalSupport(enforced);
         return enforced;
       } finally {
-        await this.delete(probeKey, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }).catch(
-          () => undefined,
+        // Off the critical path (nothing lists or reads the probe); `close()` waits for it.
+        this.#track(
+          this.delete(probeKey, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }).catch(() => undefined),
         );
       }
     })();
@@ -403,27 +483,21 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  #exclusiveIo(signal: AbortSignal | undefined) {
+  #track(cleanup: Promise<void>): void {
+    this.#cleanups.add(cleanup);
+    void cleanup.finally(() => this.#cleanups.delete(cleanup));
+  }
+
+  #exclusiveIo(signal: AbortSignal | undefined): ExclusiveCreateIo {
     return {
       provider: PROVIDER,
       signal,
-      exists: async (key: string): Promise<boolean> => {
-        try {
-          await this.#send('stat', key, signal, (client, o) =>
-            client.send(new HeadObjectCommand({ Bucket: this.#settings.bucket, Key: key }), o),
-          );
-          return true;
-        } catch (error) {
-          if ((error as StorageError).code === 'NotFound') return false;
-          throw error;
-        }
-      },
       write: (key: string, body: Uint8Array) => this.#putObject(key, body, { signal }),
-      listAll: async (prefix: string): Promise<ClaimEntry[]> => {
+      listAll: async (prefix: string, delimiter?: '/'): Promise<ClaimEntry[]> => {
         const entries: ClaimEntry[] = [];
         let pageToken: string | undefined;
         do {
-          const page = await this.#listPage(prefix, { signal, pageToken });
+          const page = await this.#listPage(prefix, { signal, pageToken, delimiter });
           entries.push(
             ...page.objects.map((object) => ({ key: object.key, lastModified: object.lastModified })),
           );
@@ -516,10 +590,9 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** Waits for the store's own cleanups; the shared client and its pooled sockets stay for the next store. */
   async close(): Promise<void> {
-    this.#client.destroy();
-    this.#httpAgent.destroy();
-    this.#httpsAgent.destroy();
+    await Promise.all(this.#cleanups);
   }
 }
 

@@ -10,6 +10,9 @@
  *   20 concurrent PUTs got 201). `put` with `ifNotExists` therefore runs the claim scheme of
  *   exclusive-create.ts, whose final write still carries `If-None-Match: *`, and
  *   `capabilities.conditionalWrites` is false. Claim objects never appear in listings.
+ * - A 404 on an object does not say whether the container is missing; a HEAD on the container tells,
+ *   unless a request of the same store (one operation) already proved the container exists: a
+ *   successful listing (also one still running, which a 404 waits for) or any other success on it.
  * - Uploads send their MD5 as `ETag`, so Swift verifies the content it stores (422 otherwise), and the
  *   ETag it answers (the MD5 hex of what it stored) becomes `contentMd5`.
  * - Listing is a container GET with `format=json`, `prefix`, `delimiter`, `marker` and `limit`.
@@ -31,7 +34,7 @@ import type {
   PutResult,
   StoreCapabilities,
 } from './object-store.js';
-import { StorageError, isStorageError, type StorageOperation } from './errors.js';
+import { StorageError, type StorageOperation } from './errors.js';
 import { createExclusively, isClaimKey, type ExclusiveCreateIo } from './exclusive-create.js';
 import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http-client.js';
 import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './swift-auth.js';
@@ -105,6 +108,10 @@ export class SwiftStore implements ObjectStore {
   readonly #storageUrlOverride: string | undefined;
   #bulkDelete: Promise<number | undefined> | undefined;
   #bulkKnown: number | undefined | null = null;
+  /** A request of this store succeeded on the container or an object in it. */
+  #containerSeen = false;
+  /** Listings in flight, which may yet prove the container exists. */
+  readonly #listings = new Set<Promise<unknown>>();
 
   constructor(
     container: string,
@@ -173,6 +180,7 @@ export class SwiftStore implements ObjectStore {
         await this.#auth.invalidate(session);
         continue;
       }
+      if (call.path !== '' && response.status >= 200 && response.status < 300) this.#containerSeen = true;
       return response;
     }
   }
@@ -194,7 +202,8 @@ export class SwiftStore implements ObjectStore {
     key: string,
     signal?: AbortSignal,
   ): Promise<StorageError> {
-    const exists = await this.bucketExists({ signal }).catch(() => true);
+    if (!this.#containerSeen && this.#listings.size > 0) await Promise.allSettled([...this.#listings]);
+    const exists = this.#containerSeen || (await this.bucketExists({ signal }).catch(() => true));
     return this.#fail(response, { operation, target: exists ? 'object' : 'container', key });
   }
 
@@ -327,21 +336,12 @@ export class SwiftStore implements ObjectStore {
     return {
       provider: SWIFT_PROVIDER,
       signal,
-      exists: async (key) => {
-        try {
-          await this.stat(key, { signal });
-          return true;
-        } catch (error) {
-          if (isStorageError(error, 'NotFound') && error.subject === 'object') return false;
-          throw error;
-        }
-      },
       write: (key, body) => this.#putObject(key, body, options, key === target),
-      listAll: async (prefix) => {
+      listAll: async (prefix, delimiter) => {
         const entries: { key: string; lastModified?: Date }[] = [];
         let pageToken: string | undefined;
         do {
-          const page = await this.#listPage(prefix, { signal, pageToken });
+          const page = await this.#listPage(prefix, { signal, pageToken, delimiter });
           entries.push(...page.objects);
           pageToken = page.nextPageToken;
         } while (pageToken !== undefined);
@@ -378,7 +378,9 @@ export class SwiftStore implements ObjectStore {
       key: prefix,
       signal: options.signal,
     } as const;
-    const response = await this.#send(call);
+    const sent = this.#send(call);
+    this.#listings.add(sent);
+    const response = await sent.finally(() => this.#listings.delete(sent));
     if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
     let entries: z.output<typeof listingSchema>;
     try {
