@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../lib/config/request.js';
 import type { OperationResult } from '../lib/operations/result.js';
-import { lambdaContext } from './support/lambda-context.js';
+import { lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 
 const dir = join(import.meta.dirname, '..', 'events', 'azure');

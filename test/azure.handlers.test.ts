@@ -17,7 +17,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OperationResult } from '../lib/operations/result.js';
 import type { Condition } from '../lib/status/conditions.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 
 const azurite = serverInfo('azurite');

@@ -20,7 +20,7 @@ import type { OperationResult } from '../lib/operations/result.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import { kubestashLayout, stashLayout, writeLayout, type PlannedObject } from './support/layouts.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 

@@ -15,7 +15,7 @@ import { SecretsManagerFake } from './fakes/secretsmanager.js';
 import { SqsFake } from './fakes/sqs.js';
 import { SsmFake } from './fakes/ssm.js';
 import { useFakeAwsEnvironment } from './support/aws-env.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
 const SECRET = 'e2e-webhook-secret-value';

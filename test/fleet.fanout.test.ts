@@ -29,7 +29,7 @@ import { SecretsManagerFake } from './fakes/secretsmanager.js';
 import { SqsFake } from './fakes/sqs.js';
 import { SsmFake } from './fakes/ssm.js';
 import { useFakeAwsEnvironment } from './support/aws-env.js';
-import { lambdaContext } from './support/lambda-context.js';
+import { lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 import { startWebhookReceiver } from './support/webhook-receiver.js';
 

@@ -19,7 +19,7 @@ import { loggingObserver } from '../lib/fleet/metrics.js';
 import { runFleet, type FleetRunOutput } from '../lib/fleet/run.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
-import { lambdaContext } from './support/lambda-context.js';
+import { lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handler as checkHandler } from '../functions/check.js';
 import { handler as initializeHandler } from '../functions/initialize.js';
@@ -14,6 +13,7 @@ import { clientSettings, GcsStore } from '../lib/backends/gcs.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import type { Condition, StorageStatus } from '../lib/status/conditions.js';
 import { fakeGcsControl } from './fakes/gcs.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 
 const fake = serverInfo('gcs-fake');
@@ -24,23 +24,6 @@ interface Result {
   statusCode?: number;
   operation?: string;
   status: StorageStatus;
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'gcs-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:gcs-test',
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/gcs-test',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 function condition(result: Result, type: string): Condition | undefined {
@@ -91,16 +74,7 @@ describe('GCS initialize and check through the handlers (contract fake of the GC
     );
 
     const response = (await checkHandler(
-      {
-        version: '2.0',
-        routeKey: 'POST /check',
-        rawPath: '/check',
-        rawQueryString: '',
-        headers: { 'content-type': 'application/json' },
-        requestContext: { http: { method: 'POST', path: '/check' } },
-        body: JSON.stringify({ storage, credentials, options: { endpoint } }),
-        isBase64Encoded: false,
-      },
+      httpEvent({ storage, credentials, options: { endpoint } }, '/check') as never,
       lambdaContext(),
     )) as { statusCode: number; body: string };
     expect(response.statusCode).toBe(200);

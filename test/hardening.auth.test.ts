@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../functions/common/auth.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { TARGETS, freshLocation, secretDir } from './support/hardening-targets.js';
 

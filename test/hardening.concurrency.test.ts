@@ -9,7 +9,7 @@ import { listAll, type ObjectStore } from '../lib/backends/object-store.js';
 import { parseRequest } from '../lib/config/request.js';
 import { resolveCredentials } from '../lib/credentials/resolve.js';
 import type { OperationResult } from '../lib/operations/result.js';
-import { lambdaContext } from './support/lambda-context.js';
+import { lambdaContext } from './support/lambda.js';
 import { TARGETS, freshLocation, secretDir } from './support/hardening-targets.js';
 
 const { handler: initializeHandler } = await import('../functions/initialize.js');

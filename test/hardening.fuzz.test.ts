@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 
 process.env.LOCAL_VOLUME_ROOT = await mkdtemp(join(tmpdir(), 'bsf-fuzz-volume-'));
 const handlers = {

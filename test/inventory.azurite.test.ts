@@ -33,7 +33,7 @@ import {
   type ExpectedRepository,
   type Layout,
 } from './support/layouts.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 

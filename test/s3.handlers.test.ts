@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { OperationResult } from '../lib/operations/result.js';
 import type { Condition } from '../lib/status/conditions.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 import { freshBucket, keysOf, openS3, s3apiTarget, secretDir, type S3Target } from './support/s3-stores.js';
 

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationResult } from '../lib/operations/result.js';
 import { KEYSTONE_IDENTITY, startKeystoneFake, type KeystoneFake } from './fakes/keystone.js';
-import { lambdaContext } from './support/lambda-context.js';
+import { lambdaContext } from './support/lambda.js';
 import { swiftServer, tempauthToken, v1Secret } from './support/swift.js';
 
 const { handler: initializeHandler } = await import('../functions/initialize.js');

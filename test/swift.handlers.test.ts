@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationResult } from '../lib/operations/result.js';
 import type { Condition } from '../lib/status/conditions.js';
 import { KEYSTONE_IDENTITY, startKeystoneFake, type KeystoneFake } from './fakes/keystone.js';
-import { httpEvent, lambdaContext } from './support/lambda-context.js';
+import { httpEvent, lambdaContext } from './support/lambda.js';
 import { createContainer, listNames, swiftServer, uniqueContainer, v1Secret } from './support/swift.js';
 
 // The deployment's template turns a manifest's secret name into a dir: reference; read at cold start.

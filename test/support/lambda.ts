@@ -1,16 +1,17 @@
-/** Minimal real-shaped Lambda inputs: an API Gateway HTTP API (v2) event and a context. */
+/** Minimal real-shaped Lambda inputs for invoking handlers in tests: a context and an API Gateway HTTP API (v2) event. */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
-export function lambdaContext(remainingMs = 20_000): Context {
+/** A `Context` whose remaining time runs down with the real clock from `remainingMs`. */
+export function lambdaContext(remainingMs = 30_000, functionName = 'backupstorage-functions-test'): Context {
   const end = Date.now() + remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
-    functionName: 'backupstorage-functions-test',
+    functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:backupstorage-functions-test',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
     memoryLimitInMB: '512',
-    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
-    logGroupName: '/aws/lambda/test',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'test',
     getRemainingTimeInMillis: () => Math.max(0, end - Date.now()),
     done: () => undefined,
@@ -19,10 +20,22 @@ export function lambdaContext(remainingMs = 20_000): Context {
   };
 }
 
+export interface HttpEventOptions {
+  contentType?: string;
+  path?: string;
+  base64?: boolean;
+  headers?: Record<string, string>;
+}
+
+/**
+ * A POST carrying `body`: a string is sent as it is, anything else as JSON. The second argument is the
+ * path (default /v1/check) or the options. Typed as a plain record too, for tests that alter the event.
+ */
 export function httpEvent(
-  body: string | object,
-  options: { contentType?: string; path?: string; base64?: boolean; headers?: Record<string, string> } = {},
-): APIGatewayProxyEventV2 {
+  body: unknown,
+  pathOrOptions: string | HttpEventOptions = {},
+): APIGatewayProxyEventV2 & Record<string, unknown> {
+  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const path = options.path ?? '/v1/check';
   return {
@@ -37,7 +50,7 @@ export function httpEvent(
       domainName: 'api.example',
       domainPrefix: 'api',
       http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: 'r',
+      requestId: crypto.randomUUID(),
       routeKey: `POST ${path}`,
       stage: '$default',
       time: '22/Nov/2026:00:00:00 +0000',
