@@ -7,12 +7,14 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadFleetConfig } from '../lib/fleet/config.js';
 import { buildFunctions } from './bundle.js';
 import { startBackend, type BenchBackend } from './backends.js';
 import { fmt, ratio, type Table } from './report.js';
 import { FunctionWorker } from './workers.js';
 
 const WALL_TARGET_MS = 10_000;
+const DEFAULT_CONCURRENCY = loadFleetConfig({}).concurrency;
 const RSS_TARGET_MB = 256;
 
 export interface FleetBenchOptions {
@@ -74,7 +76,13 @@ export async function fleetBench(options: FleetBenchOptions): Promise<{ tables: 
     await writeFile(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     for (const backend of backends) backend.proxy?.setRtt(options.rttMs);
 
-    for (const concurrency of [8, 64]) {
+    // The deployment's default, the old default and the largest allowed (or BENCH_FLEET_CONCURRENCY=a,b).
+    const concurrencies = process.env.BENCH_FLEET_CONCURRENCY?.split(',').map(Number) ?? [
+      DEFAULT_CONCURRENCY,
+      8,
+      64,
+    ];
+    for (const concurrency of concurrencies) {
       for (const backend of backends) backend.proxy?.reset();
       const worker = await FunctionWorker.start(bundle.file, {
         CREDENTIALS_SOURCE: `dir:${secrets}/{namespace}/{name}`,
@@ -102,17 +110,18 @@ export async function fleetBench(options: FleetBenchOptions): Promise<{ tables: 
           String(requests),
           String(connections),
           fmt(wall),
+          fmt(reply.cpuMs ?? Number.NaN),
           fmt(floorMs),
           ratio(wall, floorMs),
           ratio(wall, WALL_TARGET_MS, 1),
           fmt(rss),
           ratio(rss, RSS_TARGET_MB, 1),
         ]);
-        if (wall > WALL_TARGET_MS)
+        if (wall > WALL_TARGET_MS && concurrency === DEFAULT_CONCURRENCY)
           misses.push(
             `fleet (concurrency ${concurrency}): ${fmt(wall)} ms for ${entries} storages (target ≤ 10 s)`,
           );
-        if (rss > RSS_TARGET_MB)
+        if (rss > RSS_TARGET_MB && concurrency === DEFAULT_CONCURRENCY)
           misses.push(`fleet (concurrency ${concurrency}): peak RSS ${fmt(rss)} MB (target ≤ 256 MB)`);
       } finally {
         await worker.stop();
@@ -133,6 +142,7 @@ export async function fleetBench(options: FleetBenchOptions): Promise<{ tables: 
           'requests',
           'conns',
           'wall ms',
+          'function CPU ms',
           'floor ms',
           'vs floor',
           'vs 10 s',
@@ -142,7 +152,8 @@ export async function fleetBench(options: FleetBenchOptions): Promise<{ tables: 
         rows,
         notes: [
           'half s3rver, half the GCS contract fake, each behind its proxy; inline mode (fan-out threshold above the fleet); bundled handler in a fresh process',
-          'floor: 2 round trips per check × storages / concurrency; FLEET_CONCURRENCY 8 is the deployment default, 64 the largest it accepts',
+          `floor: 2 round trips per check × storages / concurrency; FLEET_CONCURRENCY ${DEFAULT_CONCURRENCY} is the deployment default (8 before), 64 the largest it accepts; function CPU: user + system time of the function's process during the invocation`,
+          'targets missed are listed for the default concurrency only; the other rows show what the setting does',
           'the storages are not initialized (fresh prefixes): each check makes the requests of a healthy one and reports BackendInitialized=False',
         ],
       },

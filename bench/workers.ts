@@ -36,6 +36,8 @@ export interface InvokeReply {
   inventory?: unknown;
   /** Peak resident set size of the process so far (VmHWM), MB. */
   peakRssMb?: number;
+  /** CPU time (user + system) the process used during the invocation, ms. */
+  cpuMs?: number;
 }
 
 const WORKER_SCRIPT = `
@@ -43,9 +45,11 @@ const { handler } = await import(process.env.BENCH_MODULE);
 const { readFileSync } = await import('node:fs');
 const epoch = () => performance.timeOrigin + performance.now();
 const peakRssMb = () => Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+const cpuMs = (from) => { const used = process.cpuUsage(from); return (used.user + used.system) / 1000; };
 const timeoutMs = Number(process.env.BENCH_TIMEOUT_MS ?? 30000);
 process.on('message', async ({ id, body }) => {
   const startedAt = epoch();
+  const cpuAtStart = process.cpuUsage();
   const end = Date.now() + timeoutMs;
   const context = { functionName: 'bench', awsRequestId: String(id), getRemainingTimeInMillis: () => end - Date.now() };
   try {
@@ -53,11 +57,13 @@ process.on('message', async ({ id, body }) => {
     const conditions = result?.status?.conditions ?? [];
     process.send({ id, startedAt, endedAt: epoch(), phase: result?.status?.phase,
       failed: conditions.filter((c) => c.status !== 'True').map((c) => c.type + '=' + c.reason + ': ' + c.message),
-      summary: result?.summary, inventory: result?.inventory, peakRssMb: peakRssMb() });
+      summary: result?.summary, inventory: result?.inventory, peakRssMb: peakRssMb(), cpuMs: cpuMs(cpuAtStart) });
   } catch (error) {
     process.send({ id, startedAt, endedAt: epoch(), failed: [], error: String(error) });
   }
 });
+// Exit normally on SIGTERM, so --cpu-prof (BENCH_NODE_ARGS) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 process.send({ ready: true });
 `;
 
@@ -79,7 +85,9 @@ export class FunctionWorker {
 
   /** Starts a process that imports the handler module `file` (a bundle). */
   static async start(file: string, env: Record<string, string> = {}): Promise<FunctionWorker> {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', WORKER_SCRIPT], {
+    // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the function's process.
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', WORKER_SCRIPT], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: functionEnv({ BENCH_MODULE: file, ...env }),
     });
