@@ -136,6 +136,14 @@ export async function inventoryBench(
         const floorMs = (pages * options.rttMs) / CONCURRENCY;
         const peak = reply.peakRssMb ?? Number.NaN;
         rss.push(peak);
+        // From the proxy's trace: how long each listing took from the request to its answer (the RTT plus
+        // the server's time), and how many were in flight on average (the walk's width as the wire saw it).
+        const durations = proxy
+          .window(reply.startedAt, reply.endedAt)
+          .trace.map((entry) => (entry.answeredAt ?? entry.sentAt) - entry.sentAt)
+          .sort((a, b) => a - b);
+        const inFlight = durations.reduce((sum, ms) => sum + ms, 0) / wall;
+        const medianList = durations[Math.floor(durations.length / 2)] ?? Number.NaN;
         rows.push([
           String(count),
           `${report.complete === true ? 'yes' : 'NO'}${report.repositories ? `, ${report.repositories.length} repos` : ''}`,
@@ -145,6 +153,9 @@ export async function inventoryBench(
           String(proxy.counts().connections),
           fmt(wall),
           fmt(floorMs),
+          inFlight.toFixed(1),
+          fmt(medianList),
+          fmt(reply.cpuMs ?? Number.NaN),
           fmt(count / (wall / 1000)),
           fmt(count / (floorMs / 1000)),
           ratio(floorMs, wall, 0.8, true),
@@ -188,6 +199,9 @@ export async function inventoryBench(
           'conns',
           'wall ms',
           'floor ms',
+          'in flight',
+          'list ms (median)',
+          'function CPU ms',
           'objects/s',
           'floor objects/s',
           'vs floor (≥0.8)',
@@ -199,6 +213,7 @@ export async function inventoryBench(
         notes: [
           `${REPOSITORIES} restic repositories (config, keys/, snapshots/, index/, data/ over 256 shards) under one Stash Repository's prefix; bundled inventory function in a fresh process; listing concurrency ${CONCURRENCY} (the default without maxConnections)`,
           'floor: list pages a delimiter walk needs × RTT / concurrency; "load s" is the time to upload the objects into the fake (not measured)',
+          '"in flight": listing time summed over the proxy trace / wall (8 = every worker waiting on the wire); "list ms": request to answer at the proxy, the RTT plus the server’s own time (the fake scans every key of the bucket per list call); function CPU: user + system time of the function’s process',
         ],
       },
     ],
