@@ -3,9 +3,6 @@
  * KubeStash and Stash forms, with credentials read from `dir:` references as a mounted Secret would be.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   AccountSASPermissions,
   AccountSASResourceTypes,
@@ -15,9 +12,8 @@ import {
   generateAccountSASQueryParameters,
 } from '@azure/storage-blob';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { OperationResult } from '../lib/operations/result.js';
-import type { Condition } from '../lib/status/conditions.js';
-import { httpEvent, lambdaContext } from './support/lambda.js';
+import { condition, invokeBoth } from './support/handlers.js';
+import { secretsRoot } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 
 const azurite = serverInfo('azurite');
@@ -28,42 +24,10 @@ const sharedKey = new StorageSharedKeyCredential(account, accountKey);
 const service = new BlobServiceClient(endpoint, sharedKey);
 
 // The deployment's template turns a manifest's secret name into a dir: reference; read at cold start.
-const secretsRoot = await mkdtemp(join(tmpdir(), 'bsf-azure-secrets-'));
-process.env.CREDENTIALS_SOURCE = `dir:${secretsRoot}/{namespace}/{name}`;
-const { handler: initializeHandler } = await import('../functions/initialize.js');
-const { handler: checkHandler } = await import('../functions/check.js');
-
-type Invoke = (event: unknown) => Promise<OperationResult>;
-const direct =
-  (handler: typeof checkHandler): Invoke =>
-  async (event) =>
-    (await handler(event as never, lambdaContext())) as OperationResult;
-const overHttp =
-  (handler: typeof checkHandler): Invoke =>
-  async (event) => {
-    const response = (await handler(httpEvent(event) as never, lambdaContext())) as {
-      statusCode: number;
-      body: string;
-    };
-    expect(response.statusCode).toBe(200);
-    return JSON.parse(response.body) as OperationResult;
-  };
-const initialize = { direct: direct(initializeHandler), http: overHttp(initializeHandler) };
-const check = { direct: direct(checkHandler), http: overHttp(checkHandler) };
-
-/** Writes a Secret as Kubernetes mounts it (one file per key) and returns its dir: reference. */
-async function secret(namespace: string, name: string, data: Record<string, string>): Promise<string> {
-  const dir = join(secretsRoot, namespace, name);
-  await mkdir(dir, { recursive: true });
-  await Promise.all(Object.entries(data).map(([key, value]) => writeFile(join(dir, key), value)));
-  return `dir:${dir}`;
-}
-
-function condition(result: OperationResult, type: string): Condition {
-  const found = result.status.conditions.find((c) => c.type === type);
-  if (!found) throw new Error(`no ${type} condition in ${JSON.stringify(result.status.conditions)}`);
-  return found;
-}
+const { source, secret } = await secretsRoot('azure');
+process.env.CREDENTIALS_SOURCE = source;
+const initialize = invokeBoth((await import('../functions/initialize.js')).handler);
+const check = invokeBoth((await import('../functions/check.js')).handler);
 
 function uniqueContainer(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}`;

@@ -3,32 +3,20 @@
  * options.endpoint pointing at the contract fake of the GCS JSON API and the real SDK in between.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handler as checkHandler } from '../functions/check.js';
 import { handler as initializeHandler } from '../functions/initialize.js';
 import { clientSettings, GcsStore } from '../lib/backends/gcs.js';
 import { SecretBag } from '../lib/credentials/secret.js';
-import type { Condition, StorageStatus } from '../lib/status/conditions.js';
 import { fakeGcsControl } from './fakes/gcs.js';
-import { httpEvent, lambdaContext } from './support/lambda.js';
+import { condition, invokeBoth } from './support/handlers.js';
+import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 
 const fake = serverInfo('gcs-fake');
 const endpoint = fake.endpoint as string;
 const control = fakeGcsControl(endpoint);
-
-interface Result {
-  statusCode?: number;
-  operation?: string;
-  status: StorageStatus;
-}
-
-function condition(result: Result, type: string): Condition | undefined {
-  return result.status.conditions.find((c) => c.type === type);
-}
 
 function backupStorage(bucket: string, prefix: string): Record<string, unknown> {
   return {
@@ -43,22 +31,19 @@ function backupStorage(bucket: string, prefix: string): Record<string, unknown> 
   };
 }
 
-let secretDir: string;
 let credentials: string;
-const invoke = async (fn: typeof checkHandler, event: unknown): Promise<Result> =>
-  (await fn(event as Parameters<typeof fn>[0], lambdaContext())) as Result;
+const initialize = invokeBoth(initializeHandler);
+const check = invokeBoth(checkHandler);
 
 beforeAll(async () => {
-  secretDir = await mkdtemp(join(tmpdir(), 'bsf-gcs-secret-'));
-  await writeFile(join(secretDir, 'GOOGLE_PROJECT_ID'), fake.projectId as string);
-  credentials = `dir:${secretDir}`;
+  credentials = await secretDir({ GOOGLE_PROJECT_ID: fake.projectId as string }, 'gcs-secret');
 });
 
 describe('GCS initialize and check through the handlers (contract fake of the GCS JSON API)', () => {
   it('initializes a missing bucket with options.createBucket, then checks it over HTTP', async () => {
     const bucket = `bsf-init-${randomUUID().slice(0, 8)}`;
     const storage = backupStorage(bucket, 'demo/cluster-a');
-    const initialized = await invoke(initializeHandler, {
+    const initialized = await initialize.direct({
       storage,
       credentials,
       options: { endpoint, createBucket: true },
@@ -73,18 +58,13 @@ describe('GCS initialize and check through the handlers (contract fake of the GC
       /BackupStorage|gcs-demo/,
     );
 
-    const response = (await checkHandler(
-      httpEvent({ storage, credentials, options: { endpoint } }, '/check') as never,
-      lambdaContext(),
-    )) as { statusCode: number; body: string };
-    expect(response.statusCode).toBe(200);
-    const checked = JSON.parse(response.body) as Result;
-    expect(checked.status.phase, response.body).toBe('Ready');
+    const checked = await check.http({ storage, credentials, options: { endpoint } });
+    expect(checked.status.phase, JSON.stringify(checked.status.conditions)).toBe('Ready');
     expect(condition(checked, 'BackendWritable')?.message).toMatch(/checksum/);
     expect(condition(checked, 'MetadataValid')?.status).toBe('True');
 
     // Initialize again: accepted, and the marker is not rewritten.
-    const again = await invoke(initializeHandler, { storage, credentials, options: { endpoint } });
+    const again = await initialize.direct({ storage, credentials, options: { endpoint } });
     expect(again.status.phase).toBe('Ready');
     expect((await store.stat('demo/cluster-a/metadata.yaml')).etag).toBe(metadata.etag);
     // No probe object is left behind.
@@ -94,7 +74,7 @@ describe('GCS initialize and check through the handlers (contract fake of the GC
 
   it('reports a missing bucket without createBucket as NotFound, creating nothing', async () => {
     const bucket = `bsf-absent-${randomUUID().slice(0, 8)}`;
-    const result = await invoke(initializeHandler, {
+    const result = await initialize.direct({
       storage: backupStorage(bucket, 'x'),
       credentials,
       options: { endpoint },
@@ -113,7 +93,7 @@ describe('GCS initialize and check through the handlers (contract fake of the GC
     const bucket = `bsf-stash-${randomUUID().slice(0, 8)}`;
     await control.createBucket(bucket, fake.projectId);
     sample.storage.spec.backend.gcs.bucket = bucket;
-    const result = await invoke(checkHandler, {
+    const result = await check.direct({
       ...sample,
       credentials,
       options: { ...sample.options, endpoint },
@@ -143,7 +123,7 @@ describe('GCS initialize and check through the handlers (contract fake of the GC
       const bucket = `bsf-h${status}-${randomUUID().slice(0, 8)}`;
       await control.createBucket(bucket, fake.projectId);
       await control.setFault(bucket, { status });
-      const result = await invoke(checkHandler, {
+      const result = await check.direct({
         storage: backupStorage(bucket, 'p'),
         credentials,
         options: { endpoint },
@@ -156,12 +136,11 @@ describe('GCS initialize and check through the handlers (contract fake of the GC
   });
 
   it('reports a malformed service-account key as InvalidConfig, without the key or a stack trace', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bsf-gcs-badkey-'));
     const key = '{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\\nSECRETMATERIAL';
-    await writeFile(join(dir, 'GOOGLE_SERVICE_ACCOUNT_JSON_KEY'), key);
-    const result = await invoke(checkHandler, {
+    const badKey = await secretDir({ GOOGLE_SERVICE_ACCOUNT_JSON_KEY: key }, 'gcs-badkey');
+    const result = await check.direct({
       storage: backupStorage(fake.bucket as string, 'p'),
-      credentials: `dir:${dir}`,
+      credentials: badKey,
       options: { endpoint },
     });
     expect(result.status.phase).toBe('NotReady');

@@ -22,26 +22,19 @@ import { randomPolynomial } from '../lib/restic/polynomial.js';
 import { initRepository } from '../lib/restic/repository.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
+import { secretDir } from './support/mounted-secret.js';
 import { isoMillis, restic, resticAcceptance, resticOk, sampleData } from './support/restic.js';
 
 const PASSWORD = 'correct horse battery staple';
 /** Cheap scrypt where strength is not the point. */
 const FAST_KDF = { N: 1024, r: 8, p: 1 };
 let root: string;
-let secrets: string;
 
 const context = (): OperationContext => ({
   deadline: Deadline.in(50_000),
   config: loadRuntimeConfig({}),
   log: silentLog,
 });
-
-async function secretDir(name: string, values: Record<string, string>): Promise<string> {
-  const dir = join(secrets, name);
-  await mkdir(dir, { recursive: true });
-  for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
-  return `dir:${dir}`;
-}
 
 /** A Stash Repository whose backend is the local directory `<root>/<subPath>`. */
 function stash(subPath: string) {
@@ -78,9 +71,8 @@ let wrongPassword: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'bsf-restic-local-'));
-  secrets = await mkdtemp(join(tmpdir(), 'bsf-restic-secrets-'));
-  password = await secretDir('right', { RESTIC_PASSWORD: PASSWORD });
-  wrongPassword = await secretDir('wrong', { RESTIC_PASSWORD: 'not the password' });
+  password = await secretDir({ RESTIC_PASSWORD: PASSWORD }, 'restic-right');
+  wrongPassword = await secretDir({ RESTIC_PASSWORD: 'not the password' }, 'restic-wrong');
 });
 
 describe('restic on local: ours → restic', () => {
@@ -205,7 +197,7 @@ describe('restic on local: ours → restic', () => {
 
   it('initializes KubeStash component repositories named by the request, each with its encryption secret', async () => {
     await mkdir(join(root, 'kubestash'));
-    const other = await secretDir('other', { RESTIC_PASSWORD: 'another one' });
+    const other = await secretDir({ RESTIC_PASSWORD: 'another one' }, 'restic-other');
     const options = {
       createBucket: true,
       kdf: FAST_KDF,
@@ -351,7 +343,7 @@ describe('restic on local: restic → ours', () => {
   });
 
   it('says PasswordMissing when the Stash secret has no RESTIC_PASSWORD', async () => {
-    const noPassword = await secretDir('no-password', { OTHER: 'x' });
+    const noPassword = await secretDir({ OTHER: 'x' }, 'restic-no-password');
     const checked = await runOperation(
       'check',
       { storage: stash('stash-v2'), credentials: noPassword },

@@ -5,9 +5,7 @@
  * writes, our check opens. And 20 concurrent initializes make one repository with one key.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import type { OperationContext } from '../lib/operations/context.js';
@@ -16,6 +14,7 @@ import type { OperationResult } from '../lib/operations/result.js';
 import { runOperation } from '../lib/operations/run.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
+import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 import {
   isoMillis,
@@ -32,14 +31,6 @@ const context = (): OperationContext => ({
   config: loadRuntimeConfig({}),
   log: silentLog,
 });
-let secrets: string;
-
-async function secretDir(values: Record<string, string>): Promise<string> {
-  const dir = join(secrets, randomUUID());
-  await mkdir(dir);
-  for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
-  return `dir:${dir}`;
-}
 
 interface RemoteBackend {
   /** A Stash backend block (without storageSecretName) for a prefix. */
@@ -103,10 +94,6 @@ const condition = (result: OperationResult, type: string) =>
   result.status.conditions.find((c) => c.type === type);
 const report = (result: OperationResult) => ((result.status.repositories ?? []) as RepositoryReport[])[0];
 
-beforeAll(async () => {
-  secrets = await mkdtemp(join(tmpdir(), 'bsf-restic-remote-secrets-'));
-});
-
 for (const [name, make] of Object.entries(backends)) {
   describe(`restic on ${name}`, () => {
     let remote: RemoteBackend;
@@ -128,8 +115,8 @@ for (const [name, make] of Object.entries(backends)) {
     beforeAll(async () => {
       remote = make();
       const keys = await remote.secret();
-      password = await secretDir({ ...keys, RESTIC_PASSWORD: PASSWORD });
-      wrongPassword = await secretDir({ ...keys, RESTIC_PASSWORD: 'wrong' });
+      password = await secretDir({ ...keys, RESTIC_PASSWORD: PASSWORD }, 'restic-remote');
+      wrongPassword = await secretDir({ ...keys, RESTIC_PASSWORD: 'wrong' }, 'restic-remote');
       if (name === 'azurite')
         expect(serverInfo('azurite').restic, 'restic 0.14 reaches azurite only on port 10000').toBe('true');
     });
