@@ -4,9 +4,6 @@
  * that work, and a request for a fresh bucket/prefix that reaches the server at a given base URL.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { serverInfo } from './servers.js';
 
 export interface Location {
@@ -133,12 +130,8 @@ export const TARGETS: readonly HardeningTarget[] = [
   },
 ];
 
-/** A `dir:` credentials reference holding `values`, one file per key like a mounted Secret. */
-export async function secretDir(values: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bsf-hardening-secret-'));
-  await Promise.all(Object.entries(values).map(([key, value]) => writeFile(join(dir, key), value)));
-  return `dir:${dir}`;
-}
+/** A `dir:` credentials reference holding `values` (test/support/mounted-secret.ts). */
+export { secretDir } from './mounted-secret.js';
 
 /** A bucket/container name and prefix no test has used. */
 export function freshLocation(tag: string): Location {

@@ -1,8 +1,5 @@
 /** Opening S3 stores on the test servers (s3rver, Swift's s3api) the way the function does. */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createStore } from '../../lib/backends/s3.js';
 import type { ObjectStore } from '../../lib/backends/object-store.js';
 import type { S3Backend } from '../../lib/config/backend.js';
@@ -47,12 +44,8 @@ export function freshBucket(tag: string): string {
   return `bsf-${tag}-${randomUUID().slice(0, 8)}`;
 }
 
-/** A `dir:` credentials reference: one file per secret key, like a mounted Kubernetes Secret. */
-export async function secretDir(values: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bsf-s3-secret-'));
-  for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
-  return `dir:${dir}`;
-}
+/** A `dir:` credentials reference holding `values` (test/support/mounted-secret.ts). */
+export { secretDir } from './mounted-secret.js';
 
 /** Swift's s3api as an S3Target (the Swift harness publishes its own field names). */
 export function s3apiTarget(info: Record<string, string>, bucket: string): S3Target {
