@@ -337,6 +337,19 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
     expect((await failure(store.put('x/y', Buffer.from('z'), { ifNotExists: true }))).subject).toBe('bucket');
   });
 
+  it('judges a 404 by a listing running beside it: the container’s when missing, the object’s when not', async () => {
+    const absent = await swiftStore(uniqueContainer('absent'), v1Secret());
+    const [listed, read] = await Promise.all([failure(absent.list('')), failure(absent.get('x/y'))]);
+    expect([listed.subject, read.subject]).toEqual(['bucket', 'bucket']);
+
+    const container = uniqueContainer('present');
+    await createContainer(container);
+    const present = await swiftStore(container, v1Secret());
+    const [page, missing] = await Promise.all([present.list(''), failure(present.get('x/y'))]);
+    expect(page.objects).toEqual([]);
+    expect([missing.code, missing.subject]).toEqual(['NotFound', 'object']);
+  });
+
   it('trusts a private CA from CA_CERT_DATA over TLS, and fails with TlsError without it', async () => {
     const swift = swiftServer();
     const ca = await readFile(swift.caFile, 'utf8');
@@ -353,8 +366,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
 
   it('refuses keys reserved for create-if-absent claims', async () => {
     const store = await swiftStore(uniqueContainer('claims'), v1Secret());
-    expect((await failure(store.put('a/.backupstorage-claims-x/1', Buffer.from('')))).code).toBe(
-      'InvalidConfig',
-    );
+    for (const key of ['a/.backupstorage-claims-x/1', 'a/x.backupstorage-claim-1'])
+      expect((await failure(store.put(key, Buffer.from('')))).code).toBe('InvalidConfig');
   });
 });
