@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { joinKey, type ObjectStore } from '../../lib/backends/object-store.js';
+import { seeded } from './seeded.js';
 
 export interface PlannedObject {
   key: string;
@@ -33,18 +34,6 @@ export interface Layout {
   /** Every object under the prefix (repositories + storage metadata + strays). */
   totalObjects: number;
   totalBytes: number;
-}
-
-/** mulberry32: a small seeded generator, so layouts are reproducible. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Builder {
