@@ -214,6 +214,14 @@ export function backendPlace(backend: BackendConfig): BackendPlace {
   }
 }
 
+/** The service endpoint the request names for a backend (options.endpoint wins over a manifest's own), as a URL. */
+export function backendEndpoint(backend: BackendConfig, override?: string): string | undefined {
+  const endpoint = override ?? (backend.provider === 's3' ? backend.endpoint : undefined);
+  if (!endpoint) return undefined;
+  // Users write bare hosts (`s3.amazonaws.com`, `nyc3.digitaloceanspaces.com`): those mean https.
+  return endpoint.includes('://') ? endpoint : `https://${endpoint}`;
+}
+
 /** `bucket`, `container`, or the local root path: what to name in messages. */
 export function backendLocation(backend: BackendConfig): string {
   return backendPlace(backend).value;

@@ -1,5 +1,6 @@
 /** The `storage` part of every response: which storage this status is about, without secrets. */
 import {
+  backendEndpoint,
   backendPlace,
   backendPrefix,
   displayUrl,
@@ -32,7 +33,7 @@ export function storageIdentity(target: StorageTarget, endpointOverride?: string
   if (target.namespace) identity.namespace = target.namespace;
   const place = backendPlace(backend);
   identity[place.field] = place.value;
-  const endpoint = endpointOverride ?? (backend.provider === 's3' ? backend.endpoint : undefined);
+  const endpoint = backendEndpoint(backend, endpointOverride);
   if (endpoint) identity.endpoint = displayUrl(endpoint);
   return identity;
 }

@@ -2,7 +2,8 @@
  * The first steps every operation shares: resolve the credentials reference (KubeStash's
  * BackendSecretFound condition), then open the store for the backend.
  */
-import type { StorageTarget } from '../config/backend.js';
+import { backendEndpoint, type StorageTarget } from '../config/backend.js';
+import { checkEndpoint, isEndpointRefused } from '../net/endpoint-guard.js';
 import type { OperationRequest } from '../config/request.js';
 import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../credentials/resolve.js';
 import { SecretBag } from '../credentials/secret.js';
@@ -95,6 +96,19 @@ export async function resolveSessionCredentials(
   }
 }
 
+/**
+ * A configured endpoint the SSRF guard refuses is refused before any client is built, so no SDK spends
+ * the deadline retrying a connection that will never be allowed. Anything else (a name that does not
+ * resolve, say) is left to the adapter, whose table classifies it with a provider-specific hint.
+ */
+async function refuseGuardedEndpoint(request: OperationRequest): Promise<void> {
+  const endpoint = backendEndpoint(request.storage.backend, request.options.endpoint);
+  if (!endpoint) return;
+  await checkEndpoint(endpoint).catch((error: unknown) => {
+    if (isEndpointRefused(error)) throw error;
+  });
+}
+
 /** Credentials, then the store; undefined when either failed (the reason is in `status`). */
 export async function openSession(
   request: OperationRequest,
@@ -104,6 +118,7 @@ export async function openSession(
   const credentials = await resolveSessionCredentials(request, context, status);
   if (!credentials) return undefined;
   try {
+    await refuseGuardedEndpoint(request);
     const store = await status.time('connect', () =>
       openStore(request.storage.backend, {
         credentials,
