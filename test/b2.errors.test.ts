@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { B2Store } from '../lib/backends/b2.js';
 import { isStorageError, type StorageError } from '../lib/backends/errors.js';
+import { DEFAULT_ATTEMPTS } from '../lib/backends/retry.js';
 import { freePort } from './support/process.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
 
@@ -101,15 +102,19 @@ describe('B2 error table (contract fake of the B2 native API)', () => {
     '$code ($status) on $call → $expected',
     async ({ status, code, call, expected, subject, hint }) => {
       const { store, keyId, key } = await freshStore();
-      // An upload is retried once on a fresh upload URL only for 401/408/5xx; inject cap errors once is enough.
+      // Passing faults (408, 429, 5xx) are retried (lib/backends/retry.ts): they fail every attempt here.
+      const passing = status === 408 || status === 429 || status >= 500;
       await fake.control.inject({
         keyId,
         operation: OPERATION[call],
         status,
         code,
         message: `injected ${code} for ${key}`,
+        times: passing ? DEFAULT_ATTEMPTS : 1,
       });
       const error = await failure(run(store, call));
+      expect(error.retryable).toBe(passing);
+      if (passing) expect((await fake.control.stats(keyId)).calls[OPERATION[call]]).toBe(DEFAULT_ATTEMPTS);
       expect(error.code).toBe(expected);
       expect(error.provider).toBe('b2');
       if (subject) expect(error.subject).toBe(subject);
@@ -121,7 +126,19 @@ describe('B2 error table (contract fake of the B2 native API)', () => {
     },
   );
 
-  it('retries an upload once on a fresh upload URL when B2 answers 503, as B2 asks', async () => {
+  it.each([
+    [429, 'too_many_requests', 'list'],
+    [503, 'service_unavailable', 'list'],
+    [500, 'internal_error', 'get'],
+    [503, 'service_unavailable', 'authorize'],
+  ] as const)('retries a passing %i %s on %s to success', async (status, code, call) => {
+    const { store, keyId } = await freshStore();
+    await fake.control.inject({ keyId, operation: OPERATION[call], status, code });
+    await (call === 'authorize' ? store.list('') : run(store, call));
+    expect((await fake.control.stats(keyId)).calls[OPERATION[call]]).toBe(2);
+  });
+
+  it('retries an upload on a fresh upload URL when B2 answers 503, as B2 asks', async () => {
     const { store, keyId } = await freshStore();
     await fake.control.inject({
       keyId,
@@ -136,9 +153,11 @@ describe('B2 error table (contract fake of the B2 native API)', () => {
       operation: 'b2_upload_file',
       status: 503,
       code: 'service_unavailable',
-      times: 2,
+      times: DEFAULT_ATTEMPTS,
     });
     expect((await failure(store.put('retried', Buffer.from('y')))).code).toBe('Unavailable');
+    // The first attempt takes the pooled URL the first put returned; every retry asks for a fresh one.
+    expect((await fake.control.stats(keyId)).calls.b2_get_upload_url).toBe(2 + DEFAULT_ATTEMPTS - 1);
   });
 
   it('refuses a bucket name another account holds as InvalidConfig, not AlreadyExists', async () => {

@@ -3,8 +3,13 @@
  * on an initialized storage while every connection is reset, black-holed, slowed, truncated or answered
  * 503, and while only the first connections fail. Every failure is classified (never Unknown), a fault
  * that goes away is retried within the deadline (Ready), and no probe object is left behind.
+ *
+ * Swift and B2 (no SDK retry layer: lib/backends/retry.ts) also get faults on single requests of the
+ * data path (the probe upload, the listing, the probe delete): a reset, a 503 (with Retry-After), and
+ * an upload whose answer is lost after the server stored it. B2's contract fake hands out its URLs at
+ * the address the client reached, so every B2 call after authorize passes the proxy too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openStore } from '../lib/backends/registry.js';
 import { listAll } from '../lib/backends/object-store.js';
 import { parseRequest } from '../lib/config/request.js';
@@ -12,8 +17,20 @@ import { resolveCredentials } from '../lib/credentials/resolve.js';
 import { isProbeKey } from '../lib/operations/probes.js';
 import type { OperationResult } from '../lib/operations/result.js';
 import { lambdaContext } from './support/lambda.js';
-import { startFaultProxy, type FaultProxy, type ProxyFault } from './support/fault-proxy.js';
-import { TARGETS, freshLocation, secretDir, type Location } from './support/hardening-targets.js';
+import {
+  startFaultProxy,
+  type FaultProxy,
+  type ProxiedRequest,
+  type ProxyFault,
+  type RequestFault,
+} from './support/fault-proxy.js';
+import {
+  TARGETS,
+  freshLocation,
+  secretDir,
+  type HardeningTarget,
+  type Location,
+} from './support/hardening-targets.js';
 
 const { handler: initializeHandler } = await import('../functions/initialize.js');
 const { handler: checkHandler } = await import('../functions/check.js');
@@ -32,7 +49,22 @@ const CASES: [string, (index: number) => ProxyFault | undefined, 'fails' | 'reco
   ],
 ];
 
-describe.each(TARGETS.map((t) => [t.provider, t] as const))('%s behind a fault proxy', (_name, target) => {
+/** `TEST_SERVERS` may narrow a run to some servers; a full run covers every target. */
+const started = inject('servers');
+const targets = TARGETS.filter((target) => target.server in started);
+
+it('covers every provider unless TEST_SERVERS narrows the run', () => {
+  if (!process.env.TEST_SERVERS)
+    expect(targets.map((t) => t.provider)).toEqual(TARGETS.map((t) => t.provider));
+  expect(targets.length).toBeGreaterThan(0);
+});
+
+/** A storage initialized directly, and check through `proxy` on it. */
+function proxiedStorage(target: HardeningTarget): {
+  proxy: () => FaultProxy;
+  check: () => Promise<OperationResult>;
+  expectNoProbeLeft: () => Promise<void>;
+} {
   let proxy: FaultProxy;
   let location: Location;
   let direct: Record<string, unknown>;
@@ -44,44 +76,99 @@ describe.each(TARGETS.map((t) => [t.provider, t] as const))('%s behind a fault p
     expect(initialized.status.phase).toBe('Ready');
   });
   afterAll(() => proxy.close());
+  return {
+    proxy: () => proxy,
+    async check() {
+      const body = target.request(location, await secretDir(target.secrets(proxy.url)), proxy.url);
+      body.options = { ...(body.options as object), timeoutSeconds: 8 };
+      const result = (await checkHandler(body as never, lambdaContext(20_000))) as OperationResult;
+      const shown = JSON.stringify(result.status.conditions);
+      expect(
+        result.status.conditions.map((c) => c.reason),
+        shown,
+      ).not.toContain('Unknown');
+      return result;
+    },
+    // Straight to the server: nothing but metadata.yaml under the prefix, no probe object.
+    async expectNoProbeLeft() {
+      const request = parseRequest(direct);
+      const store = await openStore(request.storage.backend, {
+        credentials: await resolveCredentials(request.credentials as string),
+        endpoint: request.options.endpoint,
+      });
+      try {
+        const keys: string[] = [];
+        for await (const object of listAll(store, `${location.prefix}/`)) keys.push(object.key);
+        expect(keys.filter(isProbeKey), keys.join(', ')).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}
+
+describe.each(targets.map((t) => [t.provider, t] as const))('%s behind a fault proxy', (_name, target) => {
+  const storage = proxiedStorage(target);
 
   it.each(CASES)('%s: classified, probe removed', { timeout: 60_000 }, async (_case, plan, expected) => {
-    proxy.setFaults(plan);
-    const body = target.request(location, await secretDir(target.secrets(proxy.url)), proxy.url);
-    body.options = { ...(body.options as object), timeoutSeconds: 8 };
-    const result = (await checkHandler(body as never, lambdaContext(20_000))) as OperationResult;
-    const conditions = result.status.conditions;
-    const shown = JSON.stringify(conditions);
-    expect(
-      conditions.map((c) => c.reason),
-      shown,
-    ).not.toContain('Unknown');
-    // B2 calls the API URL its (cached) authorization names, the fake's own address: once authorized,
-    // nothing passes the proxy, and there is nothing to inject.
-    const reached = proxy.stats().connections > 0;
-    if (target.provider !== 'b2') expect(reached).toBe(true);
-    if (expected === 'fails' && reached) expect(result.status.phase, shown).toBe('NotReady');
-    if (expected === 'recovers' && target.provider === 'swift' && _case.startsWith('the first')) {
-      // Known gap, reported: the Swift adapter does not retry; the one failure is classified retryable.
-      const failed = conditions.filter((c) => c.status === 'False').map((c) => c.reason);
-      for (const reason of failed)
-        expect(['Unreachable', 'Unavailable', 'BackendInitializationFailed'], shown).toContain(reason);
-    } else if (expected === 'recovers') {
-      expect(result.status.phase, shown).toBe('Ready');
-    }
-
-    // Straight to the server: nothing but metadata.yaml under the prefix, no probe object.
-    const request = parseRequest(direct);
-    const store = await openStore(request.storage.backend, {
-      credentials: await resolveCredentials(request.credentials as string),
-      endpoint: request.options.endpoint,
-    });
-    try {
-      const keys: string[] = [];
-      for await (const object of listAll(store, `${location.prefix}/`)) keys.push(object.key);
-      expect(keys.filter(isProbeKey), keys.join(', ')).toEqual([]);
-    } finally {
-      await store.close();
-    }
+    storage.proxy().setFaults(plan);
+    const result = await storage.check();
+    const shown = JSON.stringify(result.status.conditions);
+    expect(storage.proxy().stats().connections).toBeGreaterThan(0);
+    expect(result.status.phase, shown).toBe(expected === 'fails' ? 'NotReady' : 'Ready');
+    await storage.expectNoProbeLeft();
   });
+});
+
+/** Which requests of check's data path each adapter without an SDK retry layer sends, by operation. */
+const DATA_PATH: Record<
+  'swift' | 'b2',
+  Record<'upload' | 'list' | 'delete', (r: ProxiedRequest) => boolean>
+> = {
+  swift: {
+    upload: (r) => r.method === 'PUT' && r.path.includes('/hardening/'),
+    list: (r) => r.method === 'GET' && r.path.includes('format=json'),
+    delete: (r) => r.method === 'DELETE',
+  },
+  b2: {
+    upload: (r) => r.path.includes('/b2api/v2/b2_upload_file/'),
+    list: (r) => r.path.endsWith('/b2api/v2/b2_list_file_names'),
+    delete: (r) => r.path.endsWith('/b2api/v2/b2_delete_file_version'),
+  },
+};
+
+const REQUEST_CASES: [string, 'upload' | 'list' | 'delete', RequestFault][] = [
+  ['the probe upload reset', 'upload', { kind: 'reset' }],
+  ['the probe upload answered 503', 'upload', { kind: 'status', status: 503 }],
+  ['the probe upload stored, its answer lost', 'upload', { kind: 'drop-answer' }],
+  ['the listing reset', 'list', { kind: 'reset' }],
+  ['the listing answered 503 with Retry-After: 1', 'list', { kind: 'status', status: 503, retryAfter: '1' }],
+  ['the probe delete reset', 'delete', { kind: 'reset' }],
+  ['the probe delete answered 503', 'delete', { kind: 'status', status: 503 }],
+];
+
+describe.each(
+  targets.filter((t) => t.provider === 'swift' || t.provider === 'b2').map((t) => [t.provider, t] as const),
+)('%s data path: one request faulted, then healthy (contract for b2)', (_name, target) => {
+  const storage = proxiedStorage(target);
+  const matchers = DATA_PATH[target.provider as 'swift' | 'b2'];
+
+  it.each(REQUEST_CASES)(
+    '%s: retried to Ready, probe removed',
+    { timeout: 60_000 },
+    async (_case, op, fault) => {
+      let matching = 0;
+      storage.proxy().setRequestFaults((request) => {
+        if (!matchers[op](request)) return undefined;
+        matching += 1;
+        return matching === 1 ? fault : undefined;
+      });
+      const result = await storage.check();
+      expect(result.status.phase, JSON.stringify(result.status.conditions)).toBe('Ready');
+      // The faulted request was the operation's, and the operation was sent again.
+      expect(storage.proxy().stats().faulted).toBe(1);
+      expect(matching).toBeGreaterThanOrEqual(2);
+      await storage.expectNoProbeLeft();
+    },
+  );
 });

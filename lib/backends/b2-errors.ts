@@ -4,6 +4,7 @@
  * Documented codes: https://www.backblaze.com/docs/cloud-storage-native-api-error-handling-and-status-codes
  */
 import { sanitizeText } from '../status/sanitize.js';
+import { parseRetryAfter } from './retry.js';
 import {
   classifyTransportError,
   StorageError,
@@ -175,4 +176,13 @@ export function mapB2Error(error: unknown, context: B2ErrorContext): StorageErro
     message: `B2 answered ${failure.status} ${failure.code || 'error'} to ${what}${detail}`,
     hint: row.hint?.(context),
   });
+}
+
+/** The Retry-After of a failed B2 answer (429, 503), from a mapped error's cause or the axios error. */
+export function b2RetryAfterOf(error: unknown): number | undefined {
+  const raw = error instanceof StorageError ? error.cause : error;
+  const headers = (raw as { response?: { headers?: unknown } } | undefined)?.response?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const value = (headers as Record<string, unknown>)['retry-after'];
+  return typeof value === 'string' || typeof value === 'number' ? parseRetryAfter(String(value)) : undefined;
 }

@@ -23,7 +23,11 @@
  *
  * `backblaze-b2` keeps one axios instance module-wide (each `new B2()` replaces it), so this adapter
  * never relies on how that instance was configured: the deadline signal and the retry policy travel
- * with every request.
+ * with every request. axios-retry is off on every request; passing faults (resets, 408/429/5xx) are
+ * retried here instead (retry.ts), per operation: authorize, lookups, listings, downloads, upload URLs
+ * and version deletes are idempotent; an upload is retried on a fresh upload URL as B2 asks, and a
+ * name whose upload may have landed unseen is deleted by listing its versions; a bucket create is
+ * retried only when the failure proves B2 did not act on it.
  */
 import { createHash } from 'node:crypto';
 import B2 from 'backblaze-b2';
@@ -43,7 +47,7 @@ import {
   type B2Authorization,
   type UploadTarget,
 } from './b2-auth.js';
-import { b2FailureOf, mapB2Error, type B2ErrorContext } from './b2-errors.js';
+import { b2FailureOf, b2RetryAfterOf, mapB2Error, type B2ErrorContext } from './b2-errors.js';
 import { createLimiter, settleAll, type Limiter } from './concurrency.js';
 import { StorageError, type StorageOperation } from './errors.js';
 import type {
@@ -57,6 +61,7 @@ import type {
 } from './object-store.js';
 import { md5HexToBase64 } from './object-store.js';
 import type { StoreContext } from './registry.js';
+import { provesNotProcessed, retrying } from './retry.js';
 import { sleep } from '../runtime/deadline.js';
 import { guardGlobalAgents } from '../net/endpoint-guard.js';
 
@@ -89,11 +94,11 @@ function files(data: unknown): { files: B2File[]; nextFileName: string | null; n
   };
 }
 
-/** Upload failures after which B2 asks for a fresh upload URL (its "Uploading" guide). */
-function wantsNewUploadUrl(error: unknown): boolean {
-  const failure = b2FailureOf(error);
-  if (!failure) return (error as { name?: string }).name !== 'CanceledError';
-  return failure.status === 401 || failure.status === 408 || failure.status >= 500;
+/** An upload failure after which B2 may hold a version whose file id this store never learnt. */
+function mayHaveStored(error: unknown, mapped: StorageError): boolean {
+  if (provesNotProcessed(mapped)) return false;
+  const answered = b2FailureOf(error);
+  return !answered || answered.status === 408 || answered.status >= 500;
 }
 
 export class B2Store implements ObjectStore {
@@ -112,6 +117,8 @@ export class B2Store implements ObjectStore {
   #lookup: Promise<string | undefined> | undefined;
   /** File ids of the versions this store uploaded, per name, oldest first: delete needs no listing. */
   readonly #uploaded = new Map<string, string[]>();
+  /** Names with an upload attempt that failed after it may have stored a version this store never saw. */
+  readonly #uncertain = new Set<string>();
 
   constructor(options: {
     bucket: string;
@@ -160,17 +167,23 @@ export class B2Store implements ObjectStore {
     stale?: string,
   ): Promise<B2Authorization> {
     try {
-      const auth = await this.#limit(() =>
-        authorization(
-          {
-            client: this.#client,
-            authorizeUrl: this.#authorizeUrl,
-            keyId: this.#keyId,
-            key: this.#key,
-            axios: this.#axios(signal),
-          },
-          stale,
-        ),
+      const auth = await retrying(
+        () =>
+          this.#limit(() =>
+            authorization(
+              {
+                client: this.#client,
+                authorizeUrl: this.#authorizeUrl,
+                keyId: this.#keyId,
+                key: this.#key,
+                axios: this.#axios(signal),
+              },
+              stale,
+            ),
+          ).catch((error: unknown) =>
+            Promise.reject(mapB2Error(error, this.#context(operation, { authorizing: true }))),
+          ),
+        { signal, idempotent: true, retryAfterOf: b2RetryAfterOf },
       );
       // The cached authorization may come from another store's client.
       this.#client.authorizationToken = auth.authorizationToken;
@@ -185,26 +198,35 @@ export class B2Store implements ObjectStore {
 
   /**
    * One API request under the connection bound, authorized, mapped through the error table. On
-   * expired_auth_token the key is authorized again and the request repeated, once.
+   * expired_auth_token the key is authorized again and the request repeated, once. Passing faults are
+   * retried (retry.ts); `idempotent: false` only where a repeat could answer differently.
    */
   async #call<T>(
     operation: StorageOperation,
     signal: AbortSignal | undefined,
     request: (client: B2, axios: Record<string, unknown>, auth: B2Authorization) => Promise<T>,
     extra: Partial<B2ErrorContext> = {},
+    idempotent = true,
   ): Promise<T> {
     let auth = await this.#authorize(operation, signal);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#limit(() => request(this.#client, this.#axios(signal), auth));
-      } catch (error) {
-        if (attempt === 0 && b2FailureOf(error)?.code === 'expired_auth_token') {
-          auth = await this.#authorize(operation, signal, auth.authorizationToken);
-          continue;
+    let renewed = false;
+    return retrying(
+      async () => {
+        for (;;) {
+          try {
+            return await this.#limit(() => request(this.#client, this.#axios(signal), auth));
+          } catch (error) {
+            if (!renewed && b2FailureOf(error)?.code === 'expired_auth_token') {
+              renewed = true;
+              auth = await this.#authorize(operation, signal, auth.authorizationToken);
+              continue;
+            }
+            throw this.#noteMissingBucket(mapB2Error(error, this.#context(operation, extra, auth)));
+          }
         }
-        throw this.#noteMissingBucket(mapB2Error(error, this.#context(operation, extra, auth)));
-      }
-    }
+      },
+      { signal, idempotent, retryAfterOf: b2RetryAfterOf },
+    );
   }
 
   /**
@@ -301,8 +323,13 @@ export class B2Store implements ObjectStore {
       });
     }
     try {
-      const response = await this.#call('createBucket', options.signal, (client, axios) =>
-        client.createBucket({ bucketName: this.#bucket, bucketType: 'allPrivate', axios }),
+      // Not idempotent: a repeat after a create whose answer was lost would say duplicate_bucket_name.
+      const response = await this.#call(
+        'createBucket',
+        options.signal,
+        (client, axios) => client.createBucket({ bucketName: this.#bucket, bucketType: 'allPrivate', axios }),
+        {},
+        false,
       );
       const id = ((response.data ?? {}) as { bucketId?: string }).bucketId;
       if (id) rememberBucketId(this.#identity, this.#bucket, id);
@@ -411,9 +438,11 @@ export class B2Store implements ObjectStore {
   }
 
   /**
-   * Uploads one version on a free upload URL (`first`, when the caller fetched one ahead). B2 may ask
-   * for a fresh upload URL (401, 408, 5xx, broken connection): once. A URL goes back to the pool only
-   * after an upload on it succeeded.
+   * Uploads one version on a free upload URL (`first`, when the caller fetched one ahead). Passing
+   * faults (broken connection, 408, 429, 5xx) are retried on a fresh upload URL, as B2 asks; a 401 (the
+   * upload URL's token) once. A URL goes back to the pool only after an upload on it succeeded. A
+   * failure that may have stored a version (anything but a refused connection or a 429) marks the name
+   * uncertain, so delete lists its versions instead of trusting the file ids it knows.
    */
   async #upload(
     bucketId: string,
@@ -424,27 +453,39 @@ export class B2Store implements ObjectStore {
     first?: Promise<UploadTarget>,
   ): Promise<B2File> {
     const sha1 = createHash('sha1').update(body).digest('hex');
-    for (let attempt = 0; ; attempt++) {
-      const target = await (attempt === 0 && first ? first : this.#uploadTarget(bucketId, key, signal));
-      try {
-        const response = await this.#limit(() =>
-          this.#client.uploadFile({
-            uploadUrl: target.uploadUrl,
-            uploadAuthToken: target.authorizationToken,
-            fileName: key,
-            data: body,
-            hash: sha1,
-            mime: contentType ?? 'b2/x-auto',
-            axios: this.#axios(signal),
-          }),
-        );
-        returnUploadTarget(this.#identity, bucketId, target);
-        return response.data as B2File;
-      } catch (error) {
-        if (attempt === 0 && wantsNewUploadUrl(error) && !signal?.aborted) continue;
-        throw this.#noteMissingBucket(mapB2Error(error, this.#context('put', { key })));
-      }
-    }
+    return retrying(
+      async (attempt) => {
+        const target = await (attempt === 0 && first ? first : this.#uploadTarget(bucketId, key, signal));
+        try {
+          const response = await this.#limit(() =>
+            this.#client.uploadFile({
+              uploadUrl: target.uploadUrl,
+              uploadAuthToken: target.authorizationToken,
+              fileName: key,
+              data: body,
+              hash: sha1,
+              mime: contentType ?? 'b2/x-auto',
+              axios: this.#axios(signal),
+            }),
+          );
+          returnUploadTarget(this.#identity, bucketId, target);
+          return response.data as B2File;
+        } catch (error) {
+          const mapped = this.#noteMissingBucket(mapB2Error(error, this.#context('put', { key })));
+          if (mayHaveStored(error, mapped)) this.#uncertain.add(key);
+          throw mapped;
+        }
+      },
+      {
+        signal,
+        idempotent: true,
+        retryAfterOf: b2RetryAfterOf,
+        retryError: (error, attempt) =>
+          attempt === 0 && error instanceof StorageError && b2FailureOf(error.cause)?.status === 401
+            ? true
+            : undefined,
+      },
+    );
   }
 
   /** Remembers the versions of a name this store uploaded (or saw under its own), so delete needs no listing. */
@@ -556,6 +597,9 @@ export class B2Store implements ObjectStore {
         { key },
       );
     } catch (error) {
+      // Gone already: a retried delete whose first attempt removed it (its answer lost).
+      if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object')
+        throw this.#alreadyExists(key);
       const cause = error as StorageError;
       throw new StorageError({
         code: cause.code,
@@ -648,7 +692,8 @@ export class B2Store implements ObjectStore {
    */
   async delete(key: string, options: CallOptions = {}): Promise<void> {
     const { signal } = options;
-    const own = this.#uploaded.get(key);
+    // A name with an upload that may have landed unseen is listed: its versions may be more than known.
+    const own = this.#uncertain.has(key) ? undefined : this.#uploaded.get(key);
     const fileIds =
       own ??
       (await this.#versions(await this.#bucketIdFor('delete', signal, key), key, 'delete', signal)).map(
@@ -656,6 +701,10 @@ export class B2Store implements ObjectStore {
       );
     await settleAll(fileIds, (fileId) => this.#deleteVersion(key, fileId, signal));
     if (own && this.#uploaded.get(key) === own) this.#uploaded.delete(key);
+    if (!own) {
+      this.#uploaded.delete(key);
+      this.#uncertain.delete(key);
+    }
   }
 
   async #deleteVersion(key: string, fileId: string, signal: AbortSignal | undefined): Promise<void> {
@@ -681,6 +730,7 @@ export class B2Store implements ObjectStore {
   /** Nothing to release: sockets, the token, bucket ids and upload URLs stay warm for the next invocation. */
   async close(): Promise<void> {
     this.#uploaded.clear();
+    this.#uncertain.clear();
   }
 }
 

@@ -20,7 +20,8 @@ import { z } from 'zod';
 import type { SecretBag } from '../credentials/secret.js';
 import { StorageError } from './errors.js';
 import { sendRequest, type HttpClientOptions, type HttpResponse } from './http-client.js';
-import { SWIFT_PROVIDER, swiftError, swiftFailure } from './swift-errors.js';
+import { retrying } from './retry.js';
+import { SWIFT_PROVIDER, swiftError, swiftFailure, swiftRetryVerdict } from './swift-errors.js';
 
 export type SwiftAuthMode = 'token' | 'application-credential' | 'keystone-v3' | 'keystone-v2' | 'v1';
 
@@ -274,16 +275,22 @@ function parseUrl(value: string, key: string): URL {
   throw invalidConfig(`${key} is not an http(s) URL`);
 }
 
+/** One identity request; passing faults are retried (a token request may safely be sent again). */
 async function send(
   request: Parameters<typeof sendRequest>[0],
   http: HttpClientOptions,
   credentialKeys: string,
 ): Promise<HttpResponse> {
-  try {
-    return await sendRequest(request, http);
-  } catch (error) {
-    throw swiftFailure(error, { operation: 'authenticate', target: 'auth', credentialKeys });
-  }
+  return retrying(
+    async () => {
+      try {
+        return await sendRequest(request, http);
+      } catch (error) {
+        throw swiftFailure(error, { operation: 'authenticate', target: 'auth', credentialKeys });
+      }
+    },
+    { signal: request.signal, idempotent: true, retryResult: swiftRetryVerdict },
+  );
 }
 
 function v1Plan(keys: Keys): SwiftAuthPlan {

@@ -3,6 +3,8 @@
  * Swift's error bodies are short HTML or text pages; none of their text goes into a message.
  */
 import { StorageError, classifyTransportError, type ErrorSubject, type StorageOperation } from './errors.js';
+import type { HttpResponse } from './http-client.js';
+import { parseRetryAfter } from './retry.js';
 
 export const SWIFT_PROVIDER = 'swift';
 
@@ -173,4 +175,27 @@ export function swiftFailure(error: unknown, context: SwiftErrorContext): Storag
     code: 'Unknown',
     message: `unexpected failure talking to ${what(context)}`,
   });
+}
+
+/**
+ * Whether an answer is a passing failure worth another attempt (retry.ts): 408, 422 (content damaged in
+ * transit), 429/498 (rate limited, not acted on) and 5xx except 501 (not implemented) and 507 (out of
+ * space), with the Retry-After Swift or a proxy in front of it sent.
+ */
+export function swiftRetryVerdict(
+  response: Pick<HttpResponse, 'status' | 'header'>,
+): { retryAfterMs?: number; notProcessed?: boolean } | undefined {
+  const { status } = response;
+  const passing =
+    status === 408 ||
+    status === 422 ||
+    status === 429 ||
+    status === 498 ||
+    (status >= 500 && status <= 599 && status !== 501 && status !== 507);
+  if (!passing) return undefined;
+  const retryAfterMs = parseRetryAfter(response.header('retry-after'));
+  return {
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    notProcessed: status === 429 || status === 498,
+  };
 }

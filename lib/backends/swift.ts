@@ -18,6 +18,7 @@
  * - Listing is a container GET with `format=json`, `prefix`, `delimiter`, `marker` and `limit`.
  * - `deleteMany` uses the bulk middleware (`?bulk-delete`) when the cluster's /info lists it.
  * - A 401 on a data request renews the token once (it may have been revoked or have expired early).
+ * - Passing faults (a reset, a 503, a 429 with its Retry-After) are retried, auth included (retry.ts).
  * - `options.endpoint` replaces the storage URL that authentication returns (a private endpoint).
  * - `CA_CERT_DATA` in the secret: a PEM CA to trust for the auth and storage URLs.
  */
@@ -37,8 +38,15 @@ import type {
 import { StorageError, type StorageOperation } from './errors.js';
 import { createExclusively, isClaimKey, type ExclusiveCreateIo } from './exclusive-create.js';
 import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http-client.js';
+import { retrying } from './retry.js';
 import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './swift-auth.js';
-import { SWIFT_PROVIDER, swiftError, swiftFailure, type SwiftTarget } from './swift-errors.js';
+import {
+  SWIFT_PROVIDER,
+  swiftError,
+  swiftFailure,
+  swiftRetryVerdict,
+  type SwiftTarget,
+} from './swift-errors.js';
 import type { StoreContext } from './registry.js';
 
 const DEFAULT_PAGE = 1000;
@@ -151,38 +159,49 @@ export class SwiftStore implements ObjectStore {
     return `${this.#containerPath()}/${encodePath(key)}`;
   }
 
-  /** One authenticated request; renews the token once on a 401. Transport failures are classified. */
-  async #send(call: SwiftCall): Promise<HttpResponse> {
+  /**
+   * One authenticated request; renews the token once on a 401. Transport failures are classified.
+   * Passing faults (resets, timeouts of one attempt, 408/429/5xx answers) are retried (retry.ts): every
+   * Swift request here is idempotent (see `#putObject` for `If-None-Match: *`). After the last attempt
+   * a failed answer is returned for the caller's own error. `attempts` learns how many were made.
+   */
+  async #send(call: SwiftCall, attempts?: { made: number }): Promise<HttpResponse> {
     const context = {
       operation: call.operation,
       target: call.target,
       key: call.key,
       container: this.#container,
     };
-    for (let attempt = 0; ; attempt += 1) {
-      const session = await this.#auth.session(call.signal);
-      let response: HttpResponse;
-      try {
-        response = await sendRequest(
-          {
-            method: call.method,
-            url: this.#url(session, call),
-            headers: { ...call.headers, 'x-auth-token': session.token },
-            body: call.body,
-            signal: call.signal,
-          },
-          this.#http,
-        );
-      } catch (error) {
-        throw swiftFailure(error, context);
-      }
-      if (response.status === 401 && attempt === 0 && this.#auth.plan.renewable) {
-        await this.#auth.invalidate(session);
-        continue;
-      }
-      if (call.path !== '' && response.status >= 200 && response.status < 300) this.#containerSeen = true;
-      return response;
-    }
+    return retrying(
+      async (attempt) => {
+        if (attempts) attempts.made = attempt + 1;
+        for (let renewal = 0; ; renewal += 1) {
+          const session = await this.#auth.session(call.signal);
+          let response: HttpResponse;
+          try {
+            response = await sendRequest(
+              {
+                method: call.method,
+                url: this.#url(session, call),
+                headers: { ...call.headers, 'x-auth-token': session.token },
+                body: call.body,
+                signal: call.signal,
+              },
+              this.#http,
+            );
+          } catch (error) {
+            throw swiftFailure(error, context);
+          }
+          if (response.status === 401 && renewal === 0 && this.#auth.plan.renewable) {
+            await this.#auth.invalidate(session);
+            continue;
+          }
+          if (call.path !== '' && response.status >= 200 && response.status < 300) this.#containerSeen = true;
+          return response;
+        }
+      },
+      { signal: call.signal, idempotent: true, retryResult: swiftRetryVerdict },
+    );
   }
 
   #fail(response: HttpResponse, call: Pick<SwiftCall, 'operation' | 'target' | 'key'>): StorageError {
@@ -322,9 +341,17 @@ export class SwiftStore implements ObjectStore {
       body,
       signal: options.signal,
     } as const;
-    const response = await this.#send(call);
+    const attempts = { made: 0 };
+    const response = await this.#send(call, attempts);
     // PUT into a missing container is the container's 404, never the object's.
     if (response.status === 404) throw this.#fail(response, { ...call, target: 'container' });
+    if (ifNoneMatch && response.status === 412 && attempts.made > 1) {
+      // An earlier attempt may have stored the object before its answer was lost: if what is there is
+      // this very content, the write was ours (the claim scheme lets one creator write `key` at a time).
+      const stored = await this.stat(key, { signal: options.signal }).catch(() => undefined);
+      if (stored?.etag === md5)
+        return { etag: md5, ...(hexToBase64(md5) ? { contentMd5: hexToBase64(md5) } : {}) };
+    }
     if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
     const etag = response.header('etag')?.replace(/"/g, '');
     return { ...(etag ? { etag } : {}), ...(hexToBase64(etag) ? { contentMd5: hexToBase64(etag) } : {}) };

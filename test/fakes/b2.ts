@@ -2,7 +2,8 @@
  * A contract fake of the Backblaze B2 native API (v2), on node:http. It follows Backblaze's documented
  * requests, responses and error bodies (`{status, code, message}`), so the real `backblaze-b2` client
  * can be pointed at it (authorize with `axiosOverride: { url }`; every later call goes to the apiUrl and
- * downloadUrl this fake returns, which are its own address).
+ * downloadUrl this fake returns, which are its own address, or the loopback address the client reached
+ * it at: a TCP proxy in front of the fake then carries every later call too, upload URLs included).
  *
  * What it models, as B2 documents it:
  * - b2_authorize_account with the master key (account id) or application keys, each with `allowed`
@@ -353,7 +354,7 @@ export class B2Fake {
         run: async (request, url, body) => {
           const key = this.#keyOfToken(request);
           const params = method === 'GET' ? Object.fromEntries(url.searchParams) : parseJson(body);
-          return handler(key, params);
+          return handler(key, params, this.#originOf(request));
         },
       };
     }
@@ -381,9 +382,9 @@ export class B2Fake {
     return {
       accountId: this.accountId,
       authorizationToken: token,
-      apiUrl: this.#url,
-      downloadUrl: this.#url,
-      s3ApiUrl: this.#url,
+      apiUrl: this.#originOf(request),
+      downloadUrl: this.#originOf(request),
+      s3ApiUrl: this.#originOf(request),
       recommendedPartSize: 100_000_000,
       absoluteMinimumPartSize: 5_000_000,
       allowed: {
@@ -406,7 +407,16 @@ export class B2Fake {
     return key;
   }
 
-  readonly #apiHandlers: Record<string, (key: Key, params: Record<string, unknown>) => unknown> = {
+  /** The loopback origin the client reached (a proxy in front of the fake), else the fake's own. */
+  #originOf(request: IncomingMessage): string {
+    const host = request.headers.host;
+    return host && /^(127\.0\.0\.1|localhost):\d+$/.test(host) ? `http://${host}` : this.#url;
+  }
+
+  readonly #apiHandlers: Record<
+    string,
+    (key: Key, params: Record<string, unknown>, origin: string) => unknown
+  > = {
     b2_list_buckets: (key, params) => {
       requireCapability(key, 'listBuckets');
       if (params.accountId !== this.accountId)
@@ -447,14 +457,14 @@ export class B2Fake {
       return this.#bucketJson(this.createBucket(bucketName, bucketType));
     },
 
-    b2_get_upload_url: (key, params) => {
+    b2_get_upload_url: (key, params, origin) => {
       requireCapability(key, 'writeFiles');
       const bucket = this.#bucketFor(key, params);
       const token = `4_upload_${hex(16)}`;
       this.#uploadTokens.set(token, { keyId: key.keyId, bucketId: bucket.bucketId });
       return {
         bucketId: bucket.bucketId,
-        uploadUrl: `${this.#url}/b2api/v2/b2_upload_file/${bucket.bucketId}/c000_v0001000_t${hex(4)}`,
+        uploadUrl: `${origin}/b2api/v2/b2_upload_file/${bucket.bucketId}/c000_v0001000_t${hex(4)}`,
         authorizationToken: token,
       };
     },
