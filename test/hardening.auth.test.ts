@@ -48,9 +48,7 @@ function signedEvent(options: Signed = {}): Record<string, unknown> {
   return event;
 }
 
-async function invoke(
-  event: unknown,
-): Promise<{
+async function invoke(event: unknown): Promise<{
   statusCode: number;
   json: { error?: { code: string; issues?: { path: string }[] }; status?: { phase: string } };
 }> {
