@@ -84,7 +84,7 @@ describe('HMAC-signed HTTP requests', () => {
     ],
     ['signed for another path', () => signedEvent({ path: '/v1/initialize' }), 403, 'Forbidden'],
   ];
-  it.each(refused)('%s → %i without running anything', async (_name, make, status, code) => {
+  it.each(refused)('%s is refused before anything runs', async (_name, make, status, code) => {
     proxy.setFaults(() => undefined);
     const { statusCode, json } = await invoke(make());
     expect(statusCode).toBe(status);
