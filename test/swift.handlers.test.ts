@@ -4,53 +4,17 @@
  * deployment's CREDENTIALS_SOURCE template, 20 concurrent initializers, a wrong key, a missing container,
  * inconsistent keys, and (through the Keystone contract fake) a region that is not in the catalog.
  */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OperationResult } from '../lib/operations/result.js';
-import type { Condition } from '../lib/status/conditions.js';
 import { KEYSTONE_IDENTITY, startKeystoneFake, type KeystoneFake } from './fakes/keystone.js';
-import { httpEvent, lambdaContext } from './support/lambda.js';
+import { condition, invokeBoth } from './support/handlers.js';
+import { secretsRoot } from './support/mounted-secret.js';
 import { createContainer, listNames, swiftServer, uniqueContainer, v1Secret } from './support/swift.js';
 
 // The deployment's template turns a manifest's secret name into a dir: reference; read at cold start.
-const secretsRoot = await mkdtemp(join(tmpdir(), 'bsf-swift-secrets-'));
-process.env.CREDENTIALS_SOURCE = `dir:${secretsRoot}/{namespace}/{name}`;
-const { handler: initializeHandler } = await import('../functions/initialize.js');
-const { handler: checkHandler } = await import('../functions/check.js');
-
-type Invoke = (event: unknown) => Promise<OperationResult>;
-const direct =
-  (handler: typeof checkHandler): Invoke =>
-  async (event) =>
-    (await handler(event as never, lambdaContext())) as OperationResult;
-const overHttp =
-  (handler: typeof checkHandler): Invoke =>
-  async (event) => {
-    const response = (await handler(httpEvent(event) as never, lambdaContext())) as {
-      statusCode: number;
-      body: string;
-    };
-    expect(response.statusCode).toBe(200);
-    return JSON.parse(response.body) as OperationResult;
-  };
-const initialize = { direct: direct(initializeHandler), http: overHttp(initializeHandler) };
-const check = { direct: direct(checkHandler), http: overHttp(checkHandler) };
-
-/** Writes a Secret as Kubernetes mounts it (one file per key) and returns its dir: reference. */
-async function secret(namespace: string, name: string, data: Record<string, string>): Promise<string> {
-  const dir = join(secretsRoot, namespace, name);
-  await mkdir(dir, { recursive: true });
-  await Promise.all(Object.entries(data).map(([key, value]) => writeFile(join(dir, key), value)));
-  return `dir:${dir}`;
-}
-
-function condition(result: OperationResult, type: string): Condition {
-  const found = result.status.conditions.find((c) => c.type === type);
-  if (!found) throw new Error(`no ${type} condition in ${JSON.stringify(result.status.conditions)}`);
-  return found;
-}
+const { source, secret } = await secretsRoot('swift');
+process.env.CREDENTIALS_SOURCE = source;
+const initialize = invokeBoth((await import('../functions/initialize.js')).handler);
+const check = invokeBoth((await import('../functions/check.js')).handler);
 
 function repository(container: string, storageSecretName: string): Record<string, unknown> {
   return {
@@ -71,6 +35,7 @@ function normalized(
 
 describe('swift handlers on the real Swift all-in-one', () => {
   let keystone: KeystoneFake;
+  let stashCredentials: string;
 
   beforeAll(async () => {
     const swift = swiftServer();
@@ -80,7 +45,10 @@ describe('swift handlers on the real Swift all-in-one', () => {
       swiftKey: swift.key,
     });
     await secret('demo', 'swift-v1', v1Secret());
-    await secret('demo', 'swift-stash', { ...v1Secret(), RESTIC_PASSWORD: 'stash-repository-password' });
+    stashCredentials = await secret('demo', 'swift-stash', {
+      ...v1Secret(),
+      RESTIC_PASSWORD: 'stash-repository-password',
+    });
     await secret('demo', 'swift-wrong-key', v1Secret({ ST_KEY: 'definitely-wrong-key' }));
     await secret('demo', 'swift-incomplete', {
       OS_AUTH_URL: `${keystone.url}/v3`,
@@ -104,7 +72,7 @@ describe('swift handlers on the real Swift all-in-one', () => {
   it('initializes a Stash Repository with dir: credentials (direct event), then checks it (HTTP event)', async () => {
     const container = uniqueContainer('stash');
     await createContainer(container);
-    const credentials = `dir:${join(secretsRoot, 'demo', 'swift-stash')}`;
+    const credentials = stashCredentials;
     const storage = repository(container, 'swift-stash');
     const initialized = await initialize.direct({ storage, credentials });
     expect(initialized.status.phase, JSON.stringify(initialized.status)).toBe('Ready');
