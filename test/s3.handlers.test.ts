@@ -5,39 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import type { OperationResult } from '../lib/operations/result.js';
-import type { Condition } from '../lib/status/conditions.js';
-import { httpEvent, lambdaContext } from './support/lambda.js';
+import { condition, invokeBoth } from './support/handlers.js';
 import { serverInfo } from './support/servers.js';
 import { freshBucket, keysOf, openS3, s3apiTarget, secretDir, type S3Target } from './support/s3-stores.js';
 
-const { handler: initializeHandler } = await import('../functions/initialize.js');
-const { handler: checkHandler } = await import('../functions/check.js');
-
-type Handler = typeof checkHandler;
-type Invoke = (event: unknown) => Promise<OperationResult>;
-const direct =
-  (handler: Handler): Invoke =>
-  async (event) =>
-    (await handler(event as never, lambdaContext())) as OperationResult;
-const overHttp =
-  (handler: Handler): Invoke =>
-  async (event) => {
-    const response = (await handler(httpEvent(event) as never, lambdaContext())) as {
-      statusCode: number;
-      body: string;
-    };
-    expect(response.statusCode).toBe(200);
-    return JSON.parse(response.body) as OperationResult;
-  };
-const initialize = { direct: direct(initializeHandler), http: overHttp(initializeHandler) };
-const check = { direct: direct(checkHandler), http: overHttp(checkHandler) };
-
-function condition(result: OperationResult, type: string): Condition {
-  const found = result.status.conditions.find((c) => c.type === type);
-  if (!found) throw new Error(`no ${type} condition in ${JSON.stringify(result.status.conditions)}`);
-  return found;
-}
+const initialize = invokeBoth((await import('../functions/initialize.js')).handler);
+const check = invokeBoth((await import('../functions/check.js')).handler);
 
 function backupStorage(target: S3Target, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
