@@ -5,43 +5,20 @@
  * 20 concurrent initializers that must leave exactly one metadata.yaml version.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler as checkHandler } from '../functions/check.js';
 import { handler as initializeHandler } from '../functions/initialize.js';
-import type { Condition, StorageStatus } from '../lib/status/conditions.js';
+import type { OperationResult } from '../lib/operations/result.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
+import { condition, invokeDirect } from './support/handlers.js';
 import { httpEvent, lambdaContext } from './support/lambda.js';
+import { secretDir } from './support/mounted-secret.js';
 
 const fake = b2Fake();
 const endpoint = fake.endpoint;
 
-interface Result {
-  statusCode?: number;
-  status: StorageStatus;
-}
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-/** middy types the event parameter from its own generics; the handlers take any decoded event. */
-const call = (fn: typeof checkHandler, event: unknown): Promise<unknown> =>
-  (fn as unknown as Handler)(event, lambdaContext());
-const invoke = async (fn: typeof checkHandler, event: unknown): Promise<Result> =>
-  (await call(fn, event)) as Result;
-
-function condition(result: Result, type: string): Condition | undefined {
-  return result.status.conditions.find((c) => c.type === type);
-}
-
-/** A mounted Kubernetes Secret: one file per key. */
-async function secretDir(values: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bsf-b2-secret-'));
-  for (const [key, value] of Object.entries(values)) await writeFile(join(dir, key), value);
-  return `dir:${dir}`;
-}
+const initialize = invokeDirect(initializeHandler);
+const check = invokeDirect(checkHandler);
 
 function backupStorage(name: string, bucket: string, prefix: string): Record<string, unknown> {
   return {
@@ -65,17 +42,17 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
     const credentials = await masterSecret();
     const storage = backupStorage('b2-storage', bucket, 'demo/cluster-a');
 
-    const missing = await invoke(initializeHandler, { storage, credentials, options: { endpoint } });
+    const missing = await initialize({ storage, credentials, options: { endpoint } });
     expect(missing.status.phase).toBe('NotReady');
-    expect(condition(missing, 'BackendInitialized')?.reason).toBe('NotFound');
+    expect(condition(missing, 'BackendInitialized').reason).toBe('NotFound');
 
-    const initialized = await invoke(initializeHandler, {
+    const initialized = await initialize({
       storage,
       credentials,
       options: { endpoint, createBucket: true },
     });
     expect(initialized.status.phase, JSON.stringify(initialized.status.conditions)).toBe('Ready');
-    expect(condition(initialized, 'BackendInitialized')?.status).toBe('True');
+    expect(condition(initialized, 'BackendInitialized').status).toBe('True');
     expect(initialized.status.conditionalWrites).toBe(false);
 
     const store = b2Store({ bucket, keyId: fake.accountId, key: fake.masterKey });
@@ -89,10 +66,10 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
       body: string;
     };
     expect(response.statusCode).toBe(200);
-    const checked = JSON.parse(response.body) as Result;
+    const checked = JSON.parse(response.body) as OperationResult;
     expect(checked.status.phase, response.body).toBe('Ready');
-    expect(condition(checked, 'BackendWritable')?.message).toMatch(/verified \(checksum\)/);
-    expect(condition(checked, 'MetadataValid')?.status).toBe('True');
+    expect(condition(checked, 'BackendWritable').message).toMatch(/verified \(checksum\)/);
+    expect(condition(checked, 'MetadataValid').status).toBe('True');
     expect(response.body).not.toContain(fake.masterKey);
 
     // Initialize again over HTTP: accepted, the marker not rewritten, no probe left behind.
@@ -103,7 +80,7 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
       statusCode: number;
       body: string;
     };
-    expect((JSON.parse(again.body) as Result).status.phase).toBe('Ready');
+    expect((JSON.parse(again.body) as OperationResult).status.phase).toBe('Ready');
     expect(await fake.control.versionsOf(bucket, 'demo/cluster-a/metadata.yaml')).toHaveLength(1);
     expect((await store.list('demo/cluster-a/')).objects.map((o) => o.key)).toEqual([
       'demo/cluster-a/metadata.yaml',
@@ -127,16 +104,16 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
         backend: { storageSecretName: 'b2-secret', b2: { bucket, prefix: 'stash/demo', maxConnections: 3 } },
       },
     };
-    const initialized = await invoke(initializeHandler, {
+    const initialized = await initialize({
       storage: repository,
       credentials,
       options: { endpoint },
     });
     expect(initialized.status.phase, JSON.stringify(initialized.status.conditions)).toBe('Ready');
-    expect(condition(initialized, 'BackendInitialized')?.status).toBe('True');
-    const checked = await invoke(checkHandler, { storage: repository, credentials, options: { endpoint } });
+    expect(condition(initialized, 'BackendInitialized').status).toBe('True');
+    const checked = await check({ storage: repository, credentials, options: { endpoint } });
     expect(checked.status.phase, JSON.stringify(checked.status.conditions)).toBe('Ready');
-    expect(condition(checked, 'BackendAuthenticated')?.status).toBe('True');
+    expect(condition(checked, 'BackendAuthenticated').status).toBe('True');
     expect((await fake.control.stats(key.applicationKeyId)).unfilteredBucketListings).toBe(0);
   });
 
@@ -150,18 +127,18 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
       B2_ACCOUNT_ID: key.applicationKeyId,
       B2_ACCOUNT_KEY: key.applicationKey,
     });
-    const checked = await invoke(checkHandler, {
+    const checked = await check({
       storage: backupStorage('b2-wrong', bucket, 'mine'),
       credentials,
       options: { endpoint },
     });
     expect(checked.status.phase).toBe('NotReady');
     const readable = condition(checked, 'BackendReadable');
-    expect(readable?.status).toBe('False');
-    expect(readable?.reason).toBe('PermissionDenied');
-    expect(readable?.hint).toContain(`only bucket "${other}"`);
-    expect(readable?.hint).toContain('only names starting with "theirs/"');
-    expect(condition(checked, 'BackendAuthenticated')?.status).toBe('True');
+    expect(readable.status).toBe('False');
+    expect(readable.reason).toBe('PermissionDenied');
+    expect(readable.hint).toContain(`only bucket "${other}"`);
+    expect(readable.hint).toContain('only names starting with "theirs/"');
+    expect(condition(checked, 'BackendAuthenticated').status).toBe('True');
     expect(JSON.stringify(checked)).not.toContain(key.applicationKey);
   });
 
@@ -171,15 +148,15 @@ describe('B2 initialize and check through the handlers (contract fake of the B2 
     const credentials = await masterSecret();
     const storage = backupStorage('b2-race', bucket, 'race');
     const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        invoke(initializeHandler, { storage, credentials, options: { endpoint } }),
-      ),
+      Array.from({ length: 20 }, () => initialize({ storage, credentials, options: { endpoint } })),
     );
     for (const result of results) {
       expect(result.status.phase, JSON.stringify(result.status.conditions)).toBe('Ready');
     }
-    const written = results.filter(
-      (result) => condition(result, 'BackendInitialized')?.message === 'Successfully initialized backend.',
+    const written = results.filter((result) =>
+      result.status.conditions.some(
+        (c) => c.type === 'BackendInitialized' && c.message === 'Successfully initialized backend.',
+      ),
     );
     expect(written).toHaveLength(1);
     const versions = await fake.control.versionsOf(bucket, 'race/metadata.yaml');
