@@ -3,13 +3,14 @@
  * Swift all-in-one, each with a secret of its mode's keys in the directory its `credentials` names
  * (moved under a temporary root). Keystone modes go through the Keystone contract fake.
  */
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationResult } from '../lib/operations/result.js';
 import { KEYSTONE_IDENTITY, startKeystoneFake, type KeystoneFake } from './fakes/keystone.js';
 import { lambdaContext } from './support/lambda.js';
+import { writeSecret } from './support/mounted-secret.js';
 import { swiftServer, tempauthToken, v1Secret } from './support/swift.js';
 
 const { handler: initializeHandler } = await import('../functions/initialize.js');
@@ -65,14 +66,9 @@ describe('events/swift samples through the handlers (real Swift; Keystone modes 
   async function run(file: string): Promise<{ event: Record<string, unknown>; result: OperationResult }> {
     const event = JSON.parse(await readFile(join(eventsDir, file), 'utf8')) as Record<string, unknown>;
     const dir = join(secretsRoot, basename(String(event.credentials).replace(/^dir:/, '')));
-    await mkdir(dir, { recursive: true });
-    const secret = { ...(await secretFor(file)), RESTIC_PASSWORD };
-    await Promise.all(Object.entries(secret).map(([key, value]) => writeFile(join(dir, key), value)));
+    const credentials = await writeSecret(dir, { ...(await secretFor(file)), RESTIC_PASSWORD });
     const handler = file.startsWith('initialize') ? initializeHandler : checkHandler;
-    const result = (await handler(
-      { ...event, credentials: `dir:${dir}` } as never,
-      lambdaContext(),
-    )) as OperationResult;
+    const result = (await handler({ ...event, credentials } as never, lambdaContext())) as OperationResult;
     return { event, result };
   }
 
