@@ -20,6 +20,7 @@ import { runFleet, type FleetRunOutput } from '../lib/fleet/run.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import { lambdaContext } from './support/lambda.js';
+import { secretsRoot } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -27,8 +28,8 @@ const s3 = serverInfo('s3rver');
 const azurite = serverInfo('azurite');
 const work = await mkdtemp(join(tmpdir(), 'bsf-fleet-'));
 const volume = join(work, 'volume');
-const secretsRoot = join(work, 'secrets');
-process.env.CREDENTIALS_SOURCE = `dir:${secretsRoot}/{namespace}/{name}`;
+const { source, secret } = await secretsRoot('fleet');
+process.env.CREDENTIALS_SOURCE = source;
 process.env.FLEET_CONCURRENCY = '8';
 process.env.FLEET_FANOUT_THRESHOLD = '1000';
 process.env.FLEET_SCHEDULE_RATE_MINUTES = '15';
@@ -59,12 +60,6 @@ const local = (subPath: string, extra: Record<string, unknown> = {}) => ({
   provider: 'local',
   local: { mountPath: volume, subPath, hostPath: { path: volume }, ...extra },
 });
-
-async function writeSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
-  const dir = join(secretsRoot, namespace, name);
-  await mkdir(dir, { recursive: true });
-  await Promise.all(Object.entries(data).map(([key, value]) => writeFile(join(dir, key), value)));
-}
 
 async function initializeAll(items: Record<string, unknown>[], endpoint?: string): Promise<void> {
   for (const item of items) {
@@ -97,11 +92,11 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   process.env.NOTIFY_WEBHOOK_URL = `${receiver.url}/fleet`;
   await mkdir(volume, { recursive: true });
-  await writeSecret('demo', 's3-secret', {
+  await secret('demo', 's3-secret', {
     AWS_ACCESS_KEY_ID: s3.accessKeyId as string,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey as string,
   });
-  await writeSecret('demo', 'azure-secret', { AZURE_ACCOUNT_KEY: azurite.accountKey as string });
+  await secret('demo', 'azure-secret', { AZURE_ACCOUNT_KEY: azurite.accountKey as string });
   const blob = new BlobServiceClient(
     azurite.endpoint as string,
     new StorageSharedKeyCredential(azurite.accountName as string, azurite.accountKey as string),
