@@ -189,6 +189,11 @@ describe('refusing bad storage input with the path of every offending field', ()
     expect(malformed.code).toBe('MalformedBody');
     expect(malformed.message).toMatch(/line 1/);
     expect(malformed.issues.map((i) => i.path)).toEqual(['storage']);
+    const unknownAnchor = requestError(() => parseStorage('*!'));
+    expect(unknownAnchor.code).toBe('MalformedBody');
+    expect(unknownAnchor.issues.map((i) => i.path)).toEqual(['storage']);
+    const aliasBomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    expect(requestError(() => parseStorage(aliasBomb)).code).toBe('MalformedBody');
     const wrongKind = requestError(() => parseStorage({ apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', spec: {} }));
     expect(wrongKind.issues.map((i) => i.path)).toEqual(['storage.kind']);
     const wrongVersion = requestError(() => parseStorage({ apiVersion: 'storage.kubestash.com/v1', kind: 'BackupStorage', spec: {} }));

@@ -49,10 +49,32 @@ function withSecretField<S extends z.ZodObject>(block: S) {
   return block.extend({ secretName: secretNameSchema.optional(), secret: secretNameSchema.optional() });
 }
 
+// Schemas are built once at module load: a fleet run parses thousands of manifests.
+const KUBESTASH_BLOCKS = {
+  s3: withSecretField(s3Block),
+  gcs: withSecretField(gcsBlock),
+  azure: withSecretField(azureBlock),
+  swift: withSecretField(swiftBlock),
+  b2: withSecretField(b2Block),
+} as const;
+
 const metadataSchema = z.looseObject({
   name: z.string().optional(),
   namespace: z.string().optional(),
   uid: z.string().optional(),
+});
+
+const backupStorageEnvelope = z.looseObject({
+  metadata: metadataSchema.optional(),
+  spec: z.looseObject({
+    storage: z.looseObject({ provider: z.enum(PROVIDERS) }),
+    deletionPolicy: z.enum(['Delete', 'WipeOut']).optional(),
+  }),
+});
+
+const stashEnvelope = z.looseObject({
+  metadata: metadataSchema.optional(),
+  spec: z.looseObject({ backend: z.unknown(), wipeOut: z.boolean().optional() }),
 });
 
 function providerKeysIn(value: Record<string, unknown>): Provider[] {
@@ -85,12 +107,10 @@ function parseBlock(
     }
   }
   if (dialect === 'kubestash' && provider !== 'local' && provider !== 'rest') {
-    const parsed = parseOrThrow(
-      withSecretField(BLOCKS[provider]),
-      value,
-      path,
-      `${provider} backend`,
-    ) as Record<string, unknown> & { secretName?: string; secret?: string };
+    const parsed = parseOrThrow(KUBESTASH_BLOCKS[provider], value, path, `${provider} backend`) as Record<
+      string,
+      unknown
+    > & { secretName?: string; secret?: string };
     const { secretName, secret, ...block } = parsed;
     return { backend: { provider, ...block } as BackendConfig, secretName: secretName ?? secret };
   }
@@ -141,18 +161,7 @@ function parseStashBackend(
 }
 
 function parseBackupStorage(doc: Record<string, unknown>, path: readonly PropertyKey[]): StorageTarget {
-  const envelope = parseOrThrow(
-    z.looseObject({
-      metadata: metadataSchema.optional(),
-      spec: z.looseObject({
-        storage: z.looseObject({ provider: z.enum(PROVIDERS) }),
-        deletionPolicy: z.enum(['Delete', 'WipeOut']).optional(),
-      }),
-    }),
-    doc,
-    path,
-    'BackupStorage',
-  );
+  const envelope = parseOrThrow(backupStorageEnvelope, doc, path, 'BackupStorage');
   const storagePath = [...path, 'spec', 'storage'];
   const storage = asRecord(envelope.spec.storage, storagePath, 'an object');
   const provider = envelope.spec.storage.provider;
@@ -196,15 +205,7 @@ function parseStashManifest(
   kind: 'Repository' | 'Restic',
   path: readonly PropertyKey[],
 ): StorageTarget {
-  const envelope = parseOrThrow(
-    z.looseObject({
-      metadata: metadataSchema.optional(),
-      spec: z.looseObject({ backend: z.unknown(), wipeOut: z.boolean().optional() }),
-    }),
-    doc,
-    path,
-    kind,
-  );
+  const envelope = parseOrThrow(stashEnvelope, doc, path, kind);
   if (envelope.spec.backend === undefined) {
     throw new RequestError('InvalidRequest', `invalid ${kind}: spec.backend is missing`, [
       { path: formatPath(path, ['spec', 'backend']), message: 'required' },
@@ -274,7 +275,17 @@ export function parseYamlDocument(text: string, what: string, fieldPath?: string
       fieldPath !== undefined ? [{ path: fieldPath, message }] : [],
     );
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Aliases are resolved here, not while parsing: an unknown anchor or an alias bomb throws.
+    const message = `${what} is not valid YAML: ${(error as Error).message}`;
+    throw new RequestError(
+      'MalformedBody',
+      message,
+      fieldPath !== undefined ? [{ path: fieldPath, message }] : [],
+    );
+  }
 }
 
 /** Any accepted storage input → StorageTarget; `path` is where it sits in the request, for error messages. */
