@@ -4,9 +4,6 @@
  * confirmation or for a Delete policy, touching nothing; resumes from its token after a short deadline.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureStore, resolveAzureTarget } from '../lib/backends/azure.js';
@@ -21,6 +18,7 @@ import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import { kubestashLayout, stashLayout, writeLayout, type PlannedObject } from './support/layouts.js';
 import { httpEvent, lambdaContext } from './support/lambda.js';
+import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 
@@ -29,9 +27,7 @@ const account = azurite.accountName as string;
 const container = `cleanup-${randomUUID().slice(0, 8)}`;
 const { handler } = await import('../functions/cleanup.js');
 
-const secretDir = await mkdtemp(join(tmpdir(), 'bsf-cleanup-azure-'));
-await writeFile(join(secretDir, 'AZURE_ACCOUNT_KEY'), azurite.accountKey as string);
-const credentials = `dir:${secretDir}`;
+const credentials = await secretDir({ AZURE_ACCOUNT_KEY: azurite.accountKey as string }, 'cleanup-azure');
 
 const store = new AzureStore({
   target: resolveAzureTarget(
