@@ -5,9 +5,6 @@
  * Stash prefix.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { clientSettings, GcsStore } from '../lib/backends/gcs.js';
@@ -18,6 +15,7 @@ import { runOperation } from '../lib/operations/run.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import { fakeGcsControl } from './fakes/gcs.js';
+import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 
 const fake = serverInfo('gcs-fake');
@@ -30,9 +28,7 @@ const SHARDS = 16;
 let credentials: string;
 
 beforeAll(async () => {
-  const secretDir = await mkdtemp(join(tmpdir(), 'bsf-inv-gcs-secret-'));
-  await writeFile(join(secretDir, 'GOOGLE_PROJECT_ID'), fake.projectId as string);
-  credentials = `dir:${secretDir}`;
+  credentials = await secretDir({ GOOGLE_PROJECT_ID: fake.projectId as string }, 'inv-gcs-secret');
 });
 
 /** A bucket of REPOSITORIES restic repositories under `stash/`, each with SHARDS data shards. */
