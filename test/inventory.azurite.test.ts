@@ -4,9 +4,6 @@
  * short by its deadline resumes from its token to the same totals as one uninterrupted run.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureStore, resolveAzureTarget } from '../lib/backends/azure.js';
@@ -34,6 +31,7 @@ import {
   type Layout,
 } from './support/layouts.js';
 import { httpEvent, lambdaContext } from './support/lambda.js';
+import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 
@@ -46,10 +44,7 @@ const ksContainer = `inventory-ks-${run}`;
 const stashContainer = `inventory-stash-${run}`;
 const { handler } = await import('../functions/inventory.js');
 
-const secretDir = await mkdtemp(join(tmpdir(), 'bsf-inventory-azure-'));
-await mkdir(secretDir, { recursive: true });
-await writeFile(join(secretDir, 'AZURE_ACCOUNT_KEY'), azurite.accountKey as string);
-const credentials = `dir:${secretDir}`;
+const credentials = await secretDir({ AZURE_ACCOUNT_KEY: azurite.accountKey as string }, 'inventory-azure');
 
 function storeOn(container: string): AzureStore {
   return new AzureStore({
