@@ -326,11 +326,12 @@ describe('inventory on the local backend', () => {
     expect(partial.continuation).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(partial.repositories).toBeUndefined();
     expect(first.status.totalSize).toBeUndefined();
+    // No listing could answer in no time: a Timeout (NotReady), yet resumable from its token.
     expect(first.status.conditions.find((condition) => condition.type === 'Inventoried')).toMatchObject({
-      status: 'Unknown',
-      reason: 'Partial',
-      severity: 'Info',
+      status: 'False',
+      reason: 'Timeout',
     });
+    expect(first.status.phase).toBe('NotReady');
     const second = await run('inventory', {
       storage: backupStorage(ksPath),
       options: { continuation: partial.continuation },

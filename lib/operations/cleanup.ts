@@ -18,7 +18,7 @@ import {
 } from '../inventory/wipe.js';
 import type { OperationContext } from './context.js';
 import type { InventoryFailure } from './inventory.js';
-import { recordConnectivity, walkOutcomes } from './probes.js';
+import { recordConnectivity, timedOutBeforeAnswer, walkOutcomes } from './probes.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
@@ -69,7 +69,8 @@ export async function cleanup(
         }),
       );
       const { state } = run;
-      recordConnectivity(status, walkOutcomes({ fatal: run.fatal, ...state }));
+      const outcomes = walkOutcomes({ fatal: run.fatal, ...state });
+      recordConnectivity(status, outcomes);
 
       report = {
         complete: run.complete,
@@ -105,6 +106,8 @@ export async function cleanup(
           'Deleted',
           `Deleted ${state.n} objects (${formatBytes(state.b)}) under ${scopeName}; nothing is left.`,
         );
+      } else if (!outcomes.some((outcome) => outcome.ok)) {
+        status.set(timedOutBeforeAnswer(WIPED_OUT));
       } else {
         status.set({
           type: WIPED_OUT,

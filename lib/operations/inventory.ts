@@ -21,7 +21,7 @@ import {
 } from '../inventory/inventory.js';
 import type { OperationContext } from './context.js';
 import type { MarkerScope } from './markers/marker.js';
-import { recordConnectivity, walkOutcomes } from './probes.js';
+import { recordConnectivity, timedOutBeforeAnswer, walkOutcomes } from './probes.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
@@ -126,6 +126,8 @@ export async function inventoryStep(
       message: `${state.failed} director${state.failed === 1 ? 'y' : 'ies'} could not be listed; sizes are too low (first: ${first?.p}: ${first?.message})`,
       hint: 'grant list and read permission on the whole prefix',
     });
+  } else if (!run.complete && !answered) {
+    status.set(timedOutBeforeAnswer(INVENTORIED));
   } else if (!run.complete) {
     status.set({
       type: INVENTORIED,

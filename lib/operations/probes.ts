@@ -12,7 +12,7 @@ import {
   type StorageOperation,
 } from '../backends/errors.js';
 import { joinKey, type ObjectStore } from '../backends/object-store.js';
-import { ConditionType, type StatusBuilder } from '../status/conditions.js';
+import { ConditionType, type ConditionInput, type StatusBuilder } from '../status/conditions.js';
 import type { Deadline } from '../runtime/deadline.js';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: StorageError };
@@ -173,4 +173,15 @@ export function walkOutcomes(walk: WalkRecord): Outcome<unknown>[] {
     outcomes.push({ ok: false, error: new StorageError({ code, message: failure.message, key: failure.p }) });
   }
   return outcomes;
+}
+
+/** A walk that ran out of time before any listing answered: a Timeout, not a partial result. */
+export function timedOutBeforeAnswer(type: string): ConditionInput {
+  return {
+    type,
+    status: 'False',
+    reason: 'Timeout',
+    message: 'the deadline passed before the backend answered any listing',
+    hint: 'check that the endpoint answers, then call again with more time (options.timeoutSeconds, the function timeout)',
+  };
 }
