@@ -14,7 +14,11 @@ import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 
 let root: string;
-const context = (): OperationContext => ({ deadline: Deadline.in(20_000), config: loadRuntimeConfig({}), log: silentLog });
+const context = (): OperationContext => ({
+  deadline: Deadline.in(20_000),
+  config: loadRuntimeConfig({}),
+  log: silentLog,
+});
 const kubestash = (subPath: string, name = 'local-storage', options: Record<string, unknown> = {}) =>
   parseRequest({
     storage: {
@@ -25,7 +29,8 @@ const kubestash = (subPath: string, name = 'local-storage', options: Record<stri
     },
     options,
   });
-const condition = (result: Awaited<ReturnType<typeof check>>, type: string) => result.status.conditions.find((c) => c.type === type);
+const condition = (result: Awaited<ReturnType<typeof check>>, type: string) =>
+  result.status.conditions.find((c) => c.type === type);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'bsf-operations-'));
@@ -33,7 +38,10 @@ beforeAll(async () => {
 
 describe('initialize on the local backend', () => {
   it('is idempotent: a second run succeeds without rewriting metadata.yaml', async () => {
-    const first = await initialize(kubestash('idempotent', 'local-storage', { createBucket: true }), context());
+    const first = await initialize(
+      kubestash('idempotent', 'local-storage', { createBucket: true }),
+      context(),
+    );
     expect(first.status.phase).toBe('Ready');
     const path = join(root, 'idempotent', 'metadata.yaml');
     const before = await stat(path);
@@ -49,10 +57,43 @@ describe('initialize on the local backend', () => {
 
   it('leaves exactly one metadata.yaml after 20 concurrent initializes, all Ready', async () => {
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => initialize(kubestash('concurrent', 'local-storage', { createBucket: true }), context())),
+      Array.from({ length: 20 }, () =>
+        initialize(kubestash('concurrent', 'local-storage', { createBucket: true }), context()),
+      ),
     );
     expect(results.map((r) => r.status.phase)).toEqual(Array(20).fill('Ready'));
     expect(await readdir(join(root, 'concurrent'))).toEqual(['metadata.yaml']);
+  });
+
+  it('50 concurrent initializes of a Stash backend make one restic repository with one key, all Ready', async () => {
+    const dir = join(root, 'stash-50');
+    await mkdir(dir, { recursive: true });
+    process.env.BSF_TEST50_RESTIC_PASSWORD = 'fifty-callers';
+    const request = parseRequest({
+      storage: { storageSecretName: 'local-secret', local: { mountPath: dir } },
+      credentials: 'env:BSF_TEST50_',
+      // Cheap scrypt: the race, not the key strength, is under test.
+      options: { kdf: { N: 1024, r: 8, p: 1 } },
+    });
+    const results = await Promise.all(Array.from({ length: 50 }, () => initialize(request, context())));
+    expect(results.map((r) => r.status.phase)).toEqual(Array(50).fill('Ready'));
+    expect(await readdir(join(dir, 'keys'))).toHaveLength(1);
+    expect((await readdir(dir)).filter((name) => name === 'config')).toEqual(['config']);
+    expect((await readdir(dir)).filter((name) => name.includes('claim') || name.includes('tmp'))).toEqual([]);
+  });
+
+  it('leaves exactly one metadata.yaml after 50 concurrent initializes, all Ready, and a second wave changes nothing', async () => {
+    const wave = () =>
+      Promise.all(
+        Array.from({ length: 50 }, () =>
+          initialize(kubestash('fifty', 'local-storage', { createBucket: true }), context()),
+        ),
+      );
+    expect((await wave()).map((r) => r.status.phase)).toEqual(Array(50).fill('Ready'));
+    const written = await readFile(join(root, 'fifty', 'metadata.yaml'), 'utf8');
+    expect((await wave()).map((r) => r.status.phase)).toEqual(Array(50).fill('Ready'));
+    expect(await readdir(join(root, 'fifty'))).toEqual(['metadata.yaml']);
+    expect(await readFile(join(root, 'fifty', 'metadata.yaml'), 'utf8')).toBe(written);
   });
 
   it('reports a missing root as NotReady with a hint, and creates nothing', async () => {
@@ -75,7 +116,8 @@ describe('initialize on the local backend', () => {
 
   it('accepts a metadata.yaml the KubeStash operator wrote (no owner recorded)', async () => {
     await mkdir(join(root, 'by-operator'), { recursive: true });
-    const written = 'apiVersion: config.kubestash.com/v1alpha1\nkind: BackendMeta\ncreationTimestamp: "2024-01-01T00:00:00Z"\noperatorVersion: v2024.1.31\n';
+    const written =
+      'apiVersion: config.kubestash.com/v1alpha1\nkind: BackendMeta\ncreationTimestamp: "2024-01-01T00:00:00Z"\noperatorVersion: v2024.1.31\n';
     await writeFile(join(root, 'by-operator', 'metadata.yaml'), written);
     const result = await initialize(kubestash('by-operator'), context());
     expect(result.status.phase).toBe('Ready');
@@ -96,7 +138,10 @@ describe('initialize on the local backend', () => {
     await writeFile(join(root, 'foreign', 'velero', 'backups', 'b1.json'), '{}');
     const refused = await initialize(kubestash('foreign'), context());
     expect(refused.status.phase).toBe('NotReady');
-    expect(condition(refused, 'BackendInitialized')).toMatchObject({ status: 'False', reason: 'PrefixNotEmpty' });
+    expect(condition(refused, 'BackendInitialized')).toMatchObject({
+      status: 'False',
+      reason: 'PrefixNotEmpty',
+    });
     expect(condition(refused, 'BackendInitialized')?.hint).toMatch(/options\.adopt/);
     const adopted = await initialize(kubestash('foreign', 'local-storage', { adopt: true }), context());
     expect(adopted.status.phase).toBe('Ready');
@@ -111,7 +156,10 @@ describe('check on the local backend', () => {
     const result = await check(kubestash('uninitialized'), context());
     expect(result.status.phase).toBe('NotReady');
     expect(condition(result, 'BackendWritable')?.status).toBe('True');
-    expect(condition(result, 'BackendInitialized')).toMatchObject({ status: 'False', reason: 'BackendInitializationFailed' });
+    expect(condition(result, 'BackendInitialized')).toMatchObject({
+      status: 'False',
+      reason: 'BackendInitializationFailed',
+    });
     expect(condition(result, 'MetadataValid')?.hint).toMatch(/initialize/);
   });
 
@@ -119,7 +167,11 @@ describe('check on the local backend', () => {
     await initialize(kubestash('read-only', 'local-storage', { createBucket: true }), context());
     const result = await check(kubestash('read-only', 'local-storage', { readOnly: true }), context());
     expect(result.status.phase).toBe('Ready');
-    expect(condition(result, 'BackendWritable')).toMatchObject({ status: 'Unknown', reason: 'Skipped', severity: 'Info' });
+    expect(condition(result, 'BackendWritable')).toMatchObject({
+      status: 'Unknown',
+      reason: 'Skipped',
+      severity: 'Info',
+    });
     expect(result.status.timings.writeProbe).toBeUndefined();
   });
 });
@@ -132,7 +184,11 @@ describe('the write probe', () => {
   }
   class SlowStore extends LocalStore {
     override async get(_key: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-      await new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => reject(new StorageError({ code: 'Timeout', message: 'deadline' }))));
+      await new Promise((_resolve, reject) =>
+        options.signal?.addEventListener('abort', () =>
+          reject(new StorageError({ code: 'Timeout', message: 'deadline' })),
+        ),
+      );
       return new Uint8Array();
     }
   }
