@@ -4,6 +4,7 @@
  * through `notReached`, so nothing is silently dropped. A task that outlives its deadline (an SDK that
  * ignores its abort signal) is abandoned through `overran` so it cannot hold up the run.
  */
+import { mapLimit } from '../runtime/concurrency.js';
 import { Deadline } from '../runtime/deadline.js';
 
 export interface PoolOptions {
@@ -29,8 +30,6 @@ export async function runPool<T, R>(
   options: PoolOptions,
   handlers: PoolHandlers<T, R>,
 ): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
   const grace = options.graceMs ?? 250;
 
   const runOne = async (item: T): Promise<R> => {
@@ -46,14 +45,9 @@ export async function runPool<T, R>(
     }
   };
 
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      const item = items[index] as T;
-      results[index] =
-        options.deadline.remainingMs() < options.minTaskMs ? handlers.notReached(item) : await runOne(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, items.length)) }, worker));
-  return results;
+  return mapLimit(items, options.concurrency, (item) =>
+    options.deadline.remainingMs() < options.minTaskMs
+      ? Promise.resolve(handlers.notReached(item))
+      : runOne(item),
+  );
 }

@@ -14,7 +14,7 @@ import { isStorageError, unknownError } from '../backends/errors.js';
 import { joinKey } from '../backends/object-store.js';
 import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../credentials/resolve.js';
 import type { SecretBag } from '../credentials/secret.js';
-import { mapLimit } from '../restic/concurrency.js';
+import { mapLimit } from '../runtime/concurrency.js';
 import { repositoryPath, type RepositoryRequest } from '../restic/options.js';
 import {
   initRepository,

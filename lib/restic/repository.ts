@@ -13,7 +13,7 @@
  */
 import { isAlreadyExists, isStorageError } from '../backends/errors.js';
 import { listAll, type ObjectInfo, type ObjectStore } from '../backends/object-store.js';
-import { mapLimit } from './concurrency.js';
+import { mapLimit } from '../runtime/concurrency.js';
 import { randomMasterKey, type CipherKey } from './crypto.js';
 import { ConfigError, DEFAULT_VERSION, newConfig, openConfig, sealConfig } from './config.js';
 import { calibratedParams, type KdfParams } from './kdf.js';
