@@ -5,6 +5,7 @@
  * use only. Resolved bags are cached for the warm function (CREDENTIALS_CACHE_SECONDS, default 300), so a
  * fleet run reads each secret once. Errors name the reference and the AWS error's name, never a value.
  */
+import { functionRegion } from '../runtime/aws-region.js';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -20,19 +21,17 @@ const DEFAULT_CACHE_SECONDS = 300;
 let secretsManager: Promise<SecretsManagerClient> | undefined;
 let ssm: Promise<SSMClient> | undefined;
 
-function region(): string {
-  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-}
-
 function secretsManagerClient(): Promise<SecretsManagerClient> {
   secretsManager ??= import('@aws-sdk/client-secrets-manager').then(
-    ({ SecretsManagerClient: Client }) => new Client({ region: region() }),
+    ({ SecretsManagerClient: Client }) => new Client({ region: functionRegion() }),
   );
   return secretsManager;
 }
 
 function ssmClient(): Promise<SSMClient> {
-  ssm ??= import('@aws-sdk/client-ssm').then(({ SSMClient: Client }) => new Client({ region: region() }));
+  ssm ??= import('@aws-sdk/client-ssm').then(
+    ({ SSMClient: Client }) => new Client({ region: functionRegion() }),
+  );
   return ssm;
 }
 

@@ -4,6 +4,7 @@
  * queue URL's host (the SDK's default), or AWS_ENDPOINT_URL_SQS. FIFO queues (`.fifo`) get a message
  * group per storage, so one storage's statuses stay in order, and an explicit deduplication id.
  */
+import { functionRegion } from '../runtime/aws-region.js';
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 
 export interface QueueOutcome {
@@ -44,7 +45,7 @@ export function isFifoQueue(queueUrl: string): boolean {
 /** `https://sqs.<region>.amazonaws.com/...` names its region; anything else uses the function's. */
 export function queueRegion(queueUrl: string): string {
   const match = /^https?:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(queueUrl);
-  return match?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return match?.[1] ?? functionRegion();
 }
 
 function sqsClient(region: string): Promise<SQSClient> {

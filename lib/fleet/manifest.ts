@@ -5,6 +5,7 @@
  * own with the request's parser (lib/config/manifests.ts), so one bad item becomes one invalid entry
  * and never hides the others.
  */
+import { functionRegion } from '../runtime/aws-region.js';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -56,7 +57,7 @@ async function readS3(source: string, signal?: AbortSignal): Promise<string> {
   const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
   const custom = Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL);
   const client = new S3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region: functionRegion(),
     forcePathStyle: custom,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
