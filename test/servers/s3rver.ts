@@ -3,10 +3,10 @@
  * S3RVER/S3RVER, region us-east-1, path-style. A default bucket exists from the start.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { freePort, httpAnswers, startProcess, waitUntil, type RunningProcess } from '../support/process.js';
 import { makeTestCa } from '../support/tls.js';
@@ -20,9 +20,9 @@ const BUCKET = 'bsf-default';
  */
 const NODE_FLAGS = ['--openssl-legacy-provider'];
 
+/** The s3rver CLI behind a launcher that closes its PUT-beside-DELETE directory race (see the launcher). */
 function s3rverBin(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
+  return fileURLToPath(new URL('../support/s3rver-launch.mjs', import.meta.url));
 }
 
 /** True when an HTTPS GET that trusts only `ca` answers at all. */

@@ -28,7 +28,11 @@ async function expectCode(promise: Promise<unknown>, codes: string[]): Promise<S
 }
 
 /** Runs `count` tasks with at most `width` in flight. */
-async function inParallel(count: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
+async function inParallel(
+  count: number,
+  width: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(width, count) }, async () => {
@@ -94,7 +98,9 @@ export function describeObjectStore(name: string, target: ConformanceTarget): vo
     it('gives exactly one winner among 20 concurrent ifNotExists creators', async () => {
       const target = key('exclusive/race');
       const results = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, index) => store.put(target, Buffer.from(`creator-${index}`), { ifNotExists: true })),
+        Array.from({ length: 20 }, (_, index) =>
+          store.put(target, Buffer.from(`creator-${index}`), { ifNotExists: true }),
+        ),
       );
       const winners = results.flatMap((result, index) => (result.status === 'fulfilled' ? [index] : []));
       expect(winners).toHaveLength(1);
@@ -107,11 +113,35 @@ export function describeObjectStore(name: string, target: ConformanceTarget): vo
       expect(Buffer.from(await store.get(target)).toString()).toBe(`creator-${winners[0]}`);
     });
 
+    // A probe DELETE runs beside claim and marker PUTs in the same directory: the store must keep
+    // every write whatever order the two land in (s3rver once lost its whole process to this).
+    it('keeps sibling writes that race deletes under one prefix', async () => {
+      const rounds = 12;
+      for (let round = 0; round < rounds; round += 1) {
+        const dir = key(`siblings/${round}/`);
+        await store.put(`${dir}doomed`, Buffer.from('doomed'));
+        await Promise.all([
+          store.delete(`${dir}doomed`),
+          ...Array.from({ length: 4 }, (_, index) =>
+            store.put(`${dir}kept-${index}`, Buffer.from(`kept-${index}`)),
+          ),
+        ]);
+      }
+      const listed: string[] = [];
+      for await (const object of listAll(store, key('siblings/'))) listed.push(object.key);
+      const expected = Array.from({ length: rounds }, (_, round) =>
+        Array.from({ length: 4 }, (_, index) => key(`siblings/${round}/kept-${index}`)),
+      ).flat();
+      expect(listed.sort()).toEqual(expected.sort());
+    });
+
     it('lists by prefix in lexicographic order, with folded prefixes under a delimiter', async () => {
       const keys = ['list/a-c', 'list/a/b', 'list/a/c/d', 'list/b', 'listing-not-included'];
       await Promise.all(keys.map((k) => store.put(key(k), Buffer.from(k))));
       const flat = await store.list(key('list/'));
-      expect(flat.objects.map((o) => o.key)).toEqual(['list/a-c', 'list/a/b', 'list/a/c/d', 'list/b'].map(key));
+      expect(flat.objects.map((o) => o.key)).toEqual(
+        ['list/a-c', 'list/a/b', 'list/a/c/d', 'list/b'].map(key),
+      );
       expect(flat.nextPageToken).toBeUndefined();
       for (const object of flat.objects) expect(object.size).toBe(object.key.length - run.length - 1);
       const folded = await store.list(key('list/'), { delimiter: '/' });
@@ -123,7 +153,9 @@ export function describeObjectStore(name: string, target: ConformanceTarget): vo
 
     it('paginates across more than 1,000 keys without losing or repeating one', async () => {
       const count = target.paginationKeys ?? 1050;
-      const names = Array.from({ length: count }, (_, index) => key(`page/${String(index).padStart(5, '0')}`));
+      const names = Array.from({ length: count }, (_, index) =>
+        key(`page/${String(index).padStart(5, '0')}`),
+      );
       await inParallel(names.length, 16, async (index) => {
         await store.put(names[index] as string, Buffer.from('x'));
       });

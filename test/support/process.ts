@@ -15,7 +15,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `probe` until it returns true (ready) or `timeoutMs` passes. */
-export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < end) {
@@ -51,11 +55,21 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  let stopping = false;
+  // A server that dies mid-run fails tests far from the cause: say which one and what it printed last.
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(
+        `test server exited unexpectedly (${command} ${args.join(' ')}; code ${code}, signal ${signal}):\n${output}\n`,
+      );
+    }
+  });
   return {
     child,
     output: () => output,
     stop: () =>
       new Promise((resolve) => {
+        stopping = true;
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         child.once('exit', () => {
