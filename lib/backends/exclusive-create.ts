@@ -8,6 +8,9 @@
  * `dir/name.backupstorage-claim-<random id>`, so that one listing of the prefix `dir/name` (delimiter
  * `/`) shows both whether `dir/name` exists and every claim on it. Each round starts with that listing.
  *
+ *  0. The first round begins with writing a claim, without a listing first: callers create what they
+ *     have just found absent, so the object rarely exists and a listing first is rarely worth its round
+ *     trip. Every later round starts with the listing.
  *  1. If `dir/name` is listed, the creator lost (AlreadyExists).
  *  2. Holding no claim: if another live claim is listed, it waits and starts again from 1 (it never
  *     competes with a claim it can see). Otherwise it writes its own claim and lists again (and applies
@@ -32,7 +35,7 @@
  * so a claim considered stale can no longer lead to a write. Claims live beside the object, so
  * prefix-scoped credentials cover them; adapters hide `isClaimKey` keys from their listings.
  *
- * Without contention a create costs 5 sequential requests: list, PUT claim, list, PUT, DELETE claim.
+ * Without contention a create costs 4 sequential requests: PUT claim, list, PUT, DELETE claim.
  */
 import { randomUUID } from 'node:crypto';
 import { StorageError } from './errors.js';
@@ -150,15 +153,23 @@ export async function createExclusively(
 
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      if (round > 0) await sleep(io, key, pause(round));
-      let listed = await survey();
-
-      if (claimedAt === undefined) {
-        // Step 2: never compete with a claim we can see.
-        if (liveOthers(listed, new Date()).length > 0) continue;
+      let listed: ClaimEntry[];
+      if (round === 0) {
+        // The first claim goes out before any listing: callers create what they have just seen absent,
+        // so a first survey would nearly always be a wasted round trip (safety rests on step 3 alone).
         await io.write(ownClaim, new Uint8Array(0));
         claimedAt = Date.now();
         listed = await survey();
+      } else {
+        await sleep(io, key, pause(round));
+        listed = await survey();
+        if (claimedAt === undefined) {
+          // Step 2: never compete with a claim we can see.
+          if (liveOthers(listed, new Date()).length > 0) continue;
+          await io.write(ownClaim, new Uint8Array(0));
+          claimedAt = Date.now();
+          listed = await survey();
+        }
       }
 
       const mine = listed.find((claim) => claim.key === ownClaim);

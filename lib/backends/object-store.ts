@@ -87,6 +87,13 @@ export interface ObjectStore {
   /** Removes many objects (batched where the provider can). Idempotent like `delete`. */
   deleteMany(keys: readonly string[], options?: CallOptions): Promise<void>;
 
+  /**
+   * Optional: learns now, beside the caller's other reads, whatever an `ifNotExists` put into
+   * `directory` will need to know (S3: whether the server enforces conditional writes), so that the
+   * create adds no round trip of its own. Never throws; a failure leaves the question to the put.
+   */
+  prepareExclusiveCreate?(directory: string, options?: CallOptions): Promise<void>;
+
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }

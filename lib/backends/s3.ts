@@ -52,7 +52,7 @@ import type {
   StoreCapabilities,
 } from './object-store.js';
 import { StorageError, type StorageOperation } from './errors.js';
-import { md5HexToBase64 } from './object-store.js';
+import { joinKey, md5HexToBase64 } from './object-store.js';
 import {
   claimSiblingKey,
   createExclusively,
@@ -375,6 +375,12 @@ export class S3Store implements ObjectStore {
     });
   }
 
+  async prepareExclusiveCreate(directory: string, options: CallOptions = {}): Promise<void> {
+    await this.#conditionalWritesEnforced(joinKey(directory, 'object'), options.signal).catch(
+      () => undefined,
+    );
+  }
+
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     if (isClaimKey(key)) {
       throw new StorageError({
@@ -441,9 +447,12 @@ export class S3Store implements ObjectStore {
   }
 
   /**
-   * Whether the server enforces If-None-Match: *. AWS does. Elsewhere a reserved object next to `nearKey`
-   * is written, then written again conditionally: 412 means enforced; success (ignored) or 501
-   * (rejected) means not. The probe object is removed; the answer is kept per endpoint.
+   * Whether the server enforces If-None-Match: *. AWS does. Elsewhere two conditional writes of one new
+   * reserved object next to `nearKey` race each other, in one round trip: a server that enforces the
+   * condition atomically refuses one of them (412); one that ignores it accepts both, and one that
+   * rejects it answers 501 (or 400) to both: not enforced. A server that checks the condition but lets
+   * both racers win is not safe to rely on, and is treated as not enforcing it. The probe object is
+   * removed off the critical path; the answer is kept per endpoint.
    */
   #conditionalWritesEnforced(nearKey: string, signal: AbortSignal | undefined): Promise<boolean> {
     if (this.#settings.endpoint.aws) return Promise.resolve(true);
@@ -455,18 +464,23 @@ export class S3Store implements ObjectStore {
     this.#conditionalProbe ??= (async () => {
       const probeKey = claimSiblingKey(nearKey, 'capability');
       try {
-        await this.#putObject(probeKey, new Uint8Array(0), { signal });
+        const racers = await Promise.allSettled(
+          [0, 1].map(() => this.#putObject(probeKey, new Uint8Array(0), { signal, ifNoneMatch: true })),
+        );
+        const codes = racers.map((racer) =>
+          racer.status === 'fulfilled' ? 'Written' : (racer.reason as StorageError).code,
+        );
         let enforced: boolean;
-        try {
-          await this.#putObject(probeKey, new Uint8Array(0), { signal, ifNoneMatch: true });
+        if (
+          codes.includes('Written') &&
+          codes.some((code) => code === 'PreconditionFailed' || code === 'AlreadyExists')
+        )
+          enforced = true;
+        else if (
+          codes.every((code) => ['Written', 'Unimplemented', 'Unknown', 'InvalidConfig'].includes(code))
+        )
           enforced = false;
-        } catch (error) {
-          const code = (error as StorageError).code;
-          if (code === 'PreconditionFailed' || code === 'AlreadyExists') enforced = true;
-          else if (code === 'Unimplemented' || code === 'Unknown' || code === 'InvalidConfig')
-            enforced = false;
-          else throw error;
-        }
+        else throw (racers.find((racer) => racer.status === 'rejected') as PromiseRejectedResult).reason;
         this.#recordConditionalSupport(enforced);
         return enforced;
       } finally {

@@ -1,6 +1,7 @@
 /**
  * initialize: make the storage usable and mark it, never overwriting or deleting anything. One round
- * trip reads the prefix and the marker side by side; a second writes the marker conditionally.
+ * trip reads the prefix and the marker side by side (and lets the store learn what a conditional write
+ * needs); a second writes the marker conditionally.
  */
 import type { OperationRequest } from '../config/request.js';
 import { isAlreadyExists } from '../backends/errors.js';
@@ -26,9 +27,14 @@ export function initialize(request: OperationRequest, context: OperationContext)
         prefix,
       );
 
-    let [listing, prefetched] = await status.time('inspect', () =>
-      Promise.all([listPrefix(), marker.prefetch(scope)]),
+    const [firstListing, firstPrefetched] = await status.time('inspect', () =>
+      Promise.all([
+        listPrefix(),
+        marker.prefetch(scope),
+        store.prepareExclusiveCreate?.(prefix, { signal: deadline.signal() }),
+      ]),
     );
+    let [listing, prefetched] = [firstListing, firstPrefetched];
     const outcomes: Outcome<unknown>[] = [listing];
 
     if (isBucketMissing(listing)) {
