@@ -44,6 +44,15 @@ export function isProviderSupported(provider: Provider): boolean {
   return loaders[provider] !== undefined;
 }
 
+/**
+ * Starts loading a provider's adapter (and its SDK) without waiting: a caller about to resolve
+ * credentials and check the endpoint (I/O: files, DNS, a secrets service) lets the load run beside them.
+ * openStore then awaits the same module. Failures are left for openStore to report.
+ */
+export function preloadAdapter(provider: Provider): void {
+  void loaders[provider]?.().catch(() => undefined);
+}
+
 /** Opens a store for a backend; Unimplemented (HTTP 501 at the edge) for a provider without an adapter. */
 export async function openStore(backend: BackendConfig, context: StoreContext): Promise<ObjectStore> {
   const load = loaders[backend.provider] as

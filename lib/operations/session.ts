@@ -7,7 +7,7 @@ import { checkEndpoint, isEndpointRefused } from '../net/endpoint-guard.js';
 import type { OperationRequest } from '../config/request.js';
 import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../credentials/resolve.js';
 import { SecretBag } from '../credentials/secret.js';
-import { openStore } from '../backends/registry.js';
+import { openStore, preloadAdapter } from '../backends/registry.js';
 import type { ObjectStore } from '../backends/object-store.js';
 import { isStorageError, unknownError } from '../backends/errors.js';
 import { ConditionType, KubeStashReason, type StatusBuilder } from '../status/conditions.js';
@@ -115,6 +115,7 @@ export async function openSession(
   context: OperationContext,
   status: StatusBuilder,
 ): Promise<Session | undefined> {
+  preloadAdapter(request.storage.backend.provider);
   const credentials = await resolveSessionCredentials(request, context, status);
   if (!credentials) return undefined;
   try {
