@@ -101,6 +101,40 @@ describe('contract fake of the GCS JSON API: wire format', () => {
     expect(seen.sort()).toEqual(['l/a', 'l/b/', 'l/c', 'l/d/']);
   });
 
+  it('lists in UTF-8 byte order, not UTF-16 order, and forgets deleted names', async () => {
+    // U+E000 is EE 80 80 in UTF-8, U+1F600 is F0 9F 98 80: byte order puts the emoji last, while
+    // JavaScript's UTF-16 comparison (0xE000 vs the surrogate 0xD83D) would put it first.
+    const names = ['u/\u{1F600}', 'u/\uE000', 'u/z', 'u/a/1', 'u/\u00E9'];
+    for (const name of names) await upload(name, 'x');
+    await upload('u/z', 'overwritten');
+    await upload('u/gone', 'x');
+    expect((await fetch(`${fake.endpoint}/storage/v1/b/wire/o/u%2Fgone`, { method: 'DELETE' })).status).toBe(
+      204,
+    );
+    const listAll = async (query: Record<string, string>): Promise<string[]> => {
+      const seen: string[] = [];
+      let pageToken: string | undefined;
+      do {
+        const params = new URLSearchParams({
+          prefix: 'u/',
+          maxResults: '1',
+          ...query,
+          ...(pageToken ? { pageToken } : {}),
+        });
+        const page = (await (await fetch(`${fake.endpoint}/storage/v1/b/wire/o?${params}`)).json()) as {
+          items?: { name: string }[];
+          prefixes?: string[];
+          nextPageToken?: string;
+        };
+        seen.push(...(page.prefixes ?? []), ...(page.items ?? []).map((item) => item.name));
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      return seen;
+    };
+    expect(await listAll({})).toEqual(['u/a/1', 'u/z', 'u/\u00E9', 'u/\uE000', 'u/\u{1F600}']);
+    expect(await listAll({ delimiter: '/' })).toEqual(['u/a/', 'u/z', 'u/\u00E9', 'u/\uE000', 'u/\u{1F600}']);
+  });
+
   it('injects a fault a given number of times with GCS’s reason', async () => {
     fake.setFault('wire', { status: 429, times: 1 });
     const limited = await fetch(`${fake.endpoint}/storage/v1/b/wire`);
