@@ -4,11 +4,9 @@
  * BackupStorage request whose every byte to the store goes through the proxy.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { B2Fake } from '../test/fakes/b2.js';
-import { freePort } from '../test/support/process.js';
 import type { StartedServer, TestServer } from '../test/servers/types.js';
 import { DelayProxy } from './proxy.js';
 
@@ -60,26 +58,12 @@ function portOf(url: string): number {
 }
 
 /**
- * The B2 fake answers b2_authorize_account with its own address as apiUrl, so every later call would
- * bypass a proxy in front of it. While it starts, its server reports the proxy's port as its own, so
- * the URLs it hands out lead through the proxy.
+ * The B2 fake answers b2_authorize_account with the loopback origin it was reached at (the Host header)
+ * as apiUrl and downloadUrl, so behind a TCP proxy every later call, uploads included, goes through it.
  */
 async function startB2FakeBehind(): Promise<{ fake: B2Fake; proxy: DelayProxy }> {
-  const port = await freePort();
-  const proxy = await DelayProxy.start({ targetPort: port });
   const fake = new B2Fake();
-  const original = NetServer.prototype.address;
-  NetServer.prototype.address = function (this: NetServer) {
-    const real = original.call(this);
-    return typeof real === 'object' && real !== null && real.port === port
-      ? { ...real, port: proxy.port }
-      : real;
-  };
-  try {
-    await fake.start(port);
-  } finally {
-    NetServer.prototype.address = original;
-  }
+  const proxy = await DelayProxy.start({ targetPort: portOf(await fake.start()) });
   return { fake, proxy };
 }
 
