@@ -463,32 +463,28 @@ export class S3Store implements ObjectStore {
     }
     this.#conditionalProbe ??= (async () => {
       const probeKey = claimSiblingKey(nearKey, 'capability');
-      try {
-        const racers = await Promise.allSettled(
-          [0, 1].map(() => this.#putObject(probeKey, new Uint8Array(0), { signal, ifNoneMatch: true })),
-        );
-        const codes = racers.map((racer) =>
-          racer.status === 'fulfilled' ? 'Written' : (racer.reason as StorageError).code,
-        );
-        let enforced: boolean;
-        if (
-          codes.includes('Written') &&
-          codes.some((code) => code === 'PreconditionFailed' || code === 'AlreadyExists')
-        )
-          enforced = true;
-        else if (
-          codes.every((code) => ['Written', 'Unimplemented', 'Unknown', 'InvalidConfig'].includes(code))
-        )
-          enforced = false;
-        else throw (racers.find((racer) => racer.status === 'rejected') as PromiseRejectedResult).reason;
-        this.#recordConditionalSupport(enforced);
-        return enforced;
-      } finally {
-        // Off the critical path (nothing lists or reads the probe); `close()` waits for it.
+      const racers = await Promise.allSettled(
+        [0, 1].map(() => this.#putObject(probeKey, new Uint8Array(0), { signal, ifNoneMatch: true })),
+      );
+      // Off the critical path (nothing lists or reads the probe); `close()` waits for it. Skipped when
+      // nothing was written and the caller's deadline has passed: the server did not answer in time, and
+      // the invocation has none left to wait for it again.
+      if (racers.some((racer) => racer.status === 'fulfilled') || !signal?.aborted) {
         this.#track(
           this.delete(probeKey, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }).catch(() => undefined),
         );
       }
+      const codes = racers.map((racer) =>
+        racer.status === 'fulfilled' ? 'Written' : (racer.reason as StorageError).code,
+      );
+      const refused = codes.some((code) => code === 'PreconditionFailed' || code === 'AlreadyExists');
+      const notEnforced = ['Written', 'Unimplemented', 'Unknown', 'InvalidConfig'];
+      let enforced: boolean;
+      if (codes.includes('Written') && refused) enforced = true;
+      else if (codes.every((code) => notEnforced.includes(code))) enforced = false;
+      else throw (racers.find((racer) => racer.status === 'rejected') as PromiseRejectedResult).reason;
+      this.#recordConditionalSupport(enforced);
+      return enforced;
     })();
     // A failed probe (network, permissions) is not remembered: the next put asks again.
     return this.#conditionalProbe.catch((error: unknown) => {
