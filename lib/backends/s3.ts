@@ -13,8 +13,8 @@
  *   switches the client to it.
  * - Bucket-scoped credentials: HeadBucket answering 403 does not prove the bucket missing, so
  *   `bucketExists` returns true and lets the reads and writes that follow report what is denied.
- * - Conditional create: AWS honours `If-None-Match: *`; for other endpoints a probe (put a reserved
- *   object, then put it again conditionally) tells whether the server enforces it. Where it does not
+ * - Conditional create: AWS honours `If-None-Match: *`; for other endpoints a probe (two conditional
+ *   PUTs of one reserved object, racing) tells whether the server enforces it. Where it does not
  *   (s3rver ignores it, s3api answers 501), `createExclusively` (lib/backends/exclusive-create.ts)
  *   keeps the one-winner guarantee and `capabilities.conditionalWrites` reports false.
  * - DELETE of a missing key succeeds (S3 semantics); DeleteObjects removes up to 1000 keys a request.
