@@ -12,11 +12,11 @@ import {
 } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureStore, createStore, resolveAzureTarget } from '../lib/backends/azure.js';
-import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import { openStore } from '../lib/backends/registry.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { freePort } from './support/process.js';
 import { serverInfo } from './support/servers.js';
+import { storageFailure } from './support/failure.js';
 
 const azurite = serverInfo('azurite');
 const account = azurite.accountName as string;
@@ -24,16 +24,6 @@ const accountKey = azurite.accountKey as string;
 const sharedKey = new StorageSharedKeyCredential(account, accountKey);
 const service = new BlobServiceClient(azurite.endpoint as string, sharedKey);
 const keyBag = new SecretBag([['AZURE_ACCOUNT_KEY', accountKey]], 'test');
-
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isStorageError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** A TCP relay in front of azurite that counts how many connections are open at once. */
 async function countingRelay(): Promise<{
@@ -158,7 +148,7 @@ describe('azure adapter on azurite', () => {
     expect(await sasStore.bucketExists()).toBe(true);
     expect((await sasStore.list('sas/')).objects.map((o) => o.key)).toEqual(['sas/visible']);
     expect(Buffer.from(await sasStore.get('sas/visible')).toString()).toBe('hello');
-    const denied = await failure(sasStore.put('sas/denied', Buffer.from('x')));
+    const denied = await storageFailure(sasStore.put('sas/denied', Buffer.from('x')));
     expect(denied).toMatchObject({ code: 'PermissionDenied', operation: 'put', key: 'sas/denied' });
 
     const missing = `absent-${randomUUID().slice(0, 8)}`;
@@ -174,13 +164,13 @@ describe('azure adapter on azurite', () => {
 
   it('honours the caller’s deadline, also for a call still waiting for a connection slot', async () => {
     const store = keyStore(container, azurite.endpoint, 1);
-    const aborted = await failure(store.stat('anything', { signal: AbortSignal.abort() }));
+    const aborted = await storageFailure(store.stat('anything', { signal: AbortSignal.abort() }));
     expect(aborted.code).toBe('Timeout');
     let putFinished = false;
     const slow = store.put('deadline/big', randomBytes(8 * 1024 * 1024)).then(() => {
       putFinished = true;
     });
-    const queued = await failure(store.stat('deadline/big', { signal: AbortSignal.timeout(1) }));
+    const queued = await storageFailure(store.stat('deadline/big', { signal: AbortSignal.timeout(1) }));
     expect(queued).toMatchObject({ code: 'Timeout', operation: 'stat' });
     // It gave up in the queue, not after the put released the only slot.
     expect(putFinished).toBe(false);
@@ -204,7 +194,7 @@ describe('azure adapter on azurite', () => {
       () => store.get('x'),
       () => store.put('x', Buffer.from('x')),
     ]) {
-      expect((await failure(call())).code).toBe('Unauthenticated');
+      expect((await storageFailure(call())).code).toBe('Unauthenticated');
     }
   });
 
@@ -231,7 +221,7 @@ describe('azure adapter on azurite', () => {
           endpoint: `https://127.0.0.1:${port}/identityacct`,
         },
       );
-      const error = await failure(store.list('', { signal: AbortSignal.timeout(20_000) }));
+      const error = await storageFailure(store.list('', { signal: AbortSignal.timeout(20_000) }));
       expect(error.code).toBe('Unauthenticated');
       expect(error.hint).toContain('workload or managed identity');
     } finally {

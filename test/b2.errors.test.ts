@@ -4,10 +4,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { B2Store } from '../lib/backends/b2.js';
-import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import { DEFAULT_ATTEMPTS } from '../lib/backends/retry.js';
 import { freePort } from './support/process.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
+import { storageFailure } from './support/failure.js';
 
 const fake = b2Fake();
 let bucket: string;
@@ -26,15 +26,6 @@ async function freshStore(maxConnections?: number): Promise<{ store: B2Store; ke
     keyId: key.applicationKeyId,
     key: key.applicationKey,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(isStorageError(error), `expected a StorageError, got ${String(error)}`).toBe(true);
-  return error as StorageError;
 }
 
 type Call = 'list' | 'get' | 'put' | 'authorize';
@@ -112,7 +103,7 @@ describe('B2 error table (contract fake of the B2 native API)', () => {
         message: `injected ${code} for ${key}`,
         times: passing ? DEFAULT_ATTEMPTS : 1,
       });
-      const error = await failure(run(store, call));
+      const error = await storageFailure(run(store, call));
       expect(error.retryable).toBe(passing);
       if (passing) expect((await fake.control.stats(keyId)).calls[OPERATION[call]]).toBe(DEFAULT_ATTEMPTS);
       expect(error.code).toBe(expected);
@@ -155,7 +146,7 @@ describe('B2 error table (contract fake of the B2 native API)', () => {
       code: 'service_unavailable',
       times: DEFAULT_ATTEMPTS,
     });
-    expect((await failure(store.put('retried', Buffer.from('y')))).code).toBe('Unavailable');
+    expect((await storageFailure(store.put('retried', Buffer.from('y')))).code).toBe('Unavailable');
     // The first attempt takes the pooled URL the first put returned; every retry asks for a fresh one.
     expect((await fake.control.stats(keyId)).calls.b2_get_upload_url).toBe(2 + DEFAULT_ATTEMPTS - 1);
   });
@@ -173,7 +164,7 @@ describe('B2 error table (contract fake of the B2 native API)', () => {
       status: 400,
       code: 'duplicate_bucket_name',
     });
-    const error = await failure(store.createBucket());
+    const error = await storageFailure(store.createBucket());
     expect(error.code).toBe('InvalidConfig');
     expect(error.hint).toMatch(/unique across all accounts/);
   });
@@ -217,7 +208,7 @@ describe('B2 authorization tokens (contract fake of the B2 native API)', () => {
       code: 'expired_auth_token',
       times: 2,
     });
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unauthenticated');
     expect((await fake.control.stats(keyId)).calls.b2_authorize_account).toBe(2);
   });
@@ -247,7 +238,7 @@ describe('B2 transport (contract fake of the B2 native API)', () => {
     const controller = new AbortController();
     const pending = store.list('', { signal: controller.signal });
     setTimeout(() => controller.abort(), 50);
-    expect((await failure(pending)).code).toBe('Timeout');
+    expect((await storageFailure(pending)).code).toBe('Timeout');
   });
 
   it('maps a closed port to Unreachable', async () => {
@@ -258,7 +249,7 @@ describe('B2 transport (contract fake of the B2 native API)', () => {
       key: fake.masterKey,
       endpoint: `http://127.0.0.1:${port}`,
     });
-    const error = await failure(store.bucketExists());
+    const error = await storageFailure(store.bucketExists());
     expect(error.code).toBe('Unreachable');
   });
 });

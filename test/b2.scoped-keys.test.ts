@@ -4,20 +4,11 @@
  * b2_list_buckets: restic#1907, rclone#2923).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
+import { storageFailure } from './support/failure.js';
 
 const fake = b2Fake();
 const master = { keyId: fake.accountId, key: fake.masterKey };
-
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(isStorageError(error), `expected a StorageError, got ${String(error)}`).toBe(true);
-  return error as StorageError;
-}
 
 describe('B2 application keys restricted to a bucket and prefix (contract fake of the B2 native API)', () => {
   let bucket: string;
@@ -63,7 +54,7 @@ describe('B2 application keys restricted to a bucket and prefix (contract fake o
       store.put('team-a/x', Buffer.from('x')),
       store.get('team-a/x'),
     ]) {
-      const error = await failure(call);
+      const error = await storageFailure(call);
       expect(error.code).toBe('PermissionDenied');
       expect(error.message).toContain(`bucket "${other}"`);
       expect(error.hint).toContain(`only bucket "${other}"`);
@@ -76,7 +67,7 @@ describe('B2 application keys restricted to a bucket and prefix (contract fake o
   it('refuses a key restricted to another prefix of the right bucket', async () => {
     const key = await fake.control.createKey({ bucketName: bucket, namePrefix: 'team-b/' });
     const store = b2Store({ bucket, prefix: 'team-a', keyId: key.applicationKeyId, key: key.applicationKey });
-    const error = await failure(store.list('team-a/'));
+    const error = await storageFailure(store.list('team-a/'));
     expect(error.code).toBe('PermissionDenied');
     expect(error.message).toContain('"team-b/"');
     expect(error.hint).toContain(`only bucket "${bucket}"`);
@@ -107,14 +98,14 @@ describe('B2 application keys restricted to a bucket and prefix (contract fake o
     });
     const store = b2Store({ bucket, keyId: key.applicationKeyId, key: key.applicationKey });
     expect((await store.list('')).nextPageToken).toBeUndefined();
-    const error = await failure(store.put('read-only-attempt', Buffer.from('x')));
+    const error = await storageFailure(store.put('read-only-attempt', Buffer.from('x')));
     expect(error.code).toBe('PermissionDenied');
     expect(error.hint).toContain('capabilities listBuckets, listFiles, readFiles');
   });
 
   it('reports a wrong key as Unauthenticated without echoing it', async () => {
     const store = b2Store({ bucket, keyId: master.keyId, key: 'K000wrongwrongwrongwrongwrongwr' });
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unauthenticated');
     expect(error.message).not.toContain('K000wrong');
   });

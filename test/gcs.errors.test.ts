@@ -9,6 +9,7 @@ import { clientSettings, createStore, GcsStore, parseServiceAccountKey } from '.
 import { SecretBag } from '../lib/credentials/secret.js';
 import { fakeGcsControl } from './fakes/gcs.js';
 import { serverInfo } from './support/servers.js';
+import { storageFailure } from './support/failure.js';
 
 const fake = serverInfo('gcs-fake');
 const endpoint = fake.endpoint as string;
@@ -23,15 +24,6 @@ async function freshBucket(label: string): Promise<string> {
 
 function store(bucket: string, credentials = project, maxConnections?: number): GcsStore {
   return new GcsStore(bucket, clientSettings(credentials, endpoint), maxConnections);
-}
-
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error, 'the call should have failed').toBeInstanceOf(StorageError);
-  return error as StorageError;
 }
 
 function serviceAccountKey(overrides: Record<string, unknown> = {}): {
@@ -63,7 +55,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
   it('maps 401 to Unauthenticated', async () => {
     const bucket = await freshBucket('e401');
     await control.setFault(bucket, { status: 401 });
-    const error = await failure(store(bucket).stat('any/key'));
+    const error = await storageFailure(store(bucket).stat('any/key'));
     expect(error.code).toBe('Unauthenticated');
     expect(error.retryable).toBe(false);
     expect(error.hint).toMatch(/GOOGLE_SERVICE_ACCOUNT_JSON_KEY/);
@@ -72,7 +64,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
   it('maps 403 to PermissionDenied, with the GCS message and a role hint', async () => {
     const bucket = await freshBucket('e403');
     await control.setFault(bucket, { status: 403 });
-    const error = await failure(store(bucket).list('prefix/'));
+    const error = await storageFailure(store(bucket).list('prefix/'));
     expect(error.code).toBe('PermissionDenied');
     expect(error.message).toMatch(/storage\.objects\.list/);
     expect(error.hint).toMatch(/roles\/storage\.objectAdmin/);
@@ -82,7 +74,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
     const bucket = await freshBucket('hidden');
     await control.hideMissingObjects(bucket);
     const gcs = store(bucket);
-    const error = await failure(gcs.stat('not/there'));
+    const error = await storageFailure(gcs.stat('not/there'));
     expect(error.code).toBe('PermissionDenied');
     expect(error.subject).toBe('object');
     expect(error.hint).toMatch(/may be a missing object/);
@@ -94,7 +86,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
   it('maps 429 to RateLimited after the bounded retries of an idempotent read', async () => {
     const bucket = await freshBucket('e429');
     await control.setFault(bucket, { status: 429 });
-    const error = await failure(store(bucket).stat('any/key'));
+    const error = await storageFailure(store(bucket).stat('any/key'));
     expect(error.code).toBe('RateLimited');
     expect(error.retryable).toBe(true);
     expect((await control.stats(bucket)).requests['GET object']).toBe(3);
@@ -103,7 +95,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
   it('maps 503 to a retryable Unavailable, and never retries an upload', async () => {
     const bucket = await freshBucket('e503');
     await control.setFault(bucket, { status: 503 });
-    const error = await failure(store(bucket).put('k', Buffer.from('v'), { ifNotExists: true }));
+    const error = await storageFailure(store(bucket).put('k', Buffer.from('v'), { ifNotExists: true }));
     expect(error.code).toBe('Unavailable');
     expect(error.retryable).toBe(true);
     expect((await control.stats(bucket)).requests['POST upload']).toBe(1);
@@ -134,7 +126,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
     const bucket = await freshBucket('e412');
     const gcs = store(bucket);
     await gcs.put('marker', Buffer.from('first'), { ifNotExists: true });
-    const error = await failure(gcs.put('marker', Buffer.from('second'), { ifNotExists: true }));
+    const error = await storageFailure(gcs.put('marker', Buffer.from('second'), { ifNotExists: true }));
     expect(error.code).toBe('PreconditionFailed');
   });
 
@@ -147,7 +139,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
   it('settles a stalled call at its deadline as Timeout', async () => {
     const bucket = await freshBucket('stall');
     await control.setFault(bucket, { delayMs: 3000, times: 1 });
-    const error = await failure(store(bucket).stat('k', { signal: AbortSignal.timeout(100) }));
+    const error = await storageFailure(store(bucket).stat('k', { signal: AbortSignal.timeout(100) }));
     expect(error.code).toBe('Timeout');
   });
 
@@ -168,7 +160,7 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
   });
 
   it('refuses anonymous bucket creation without a project', async () => {
-    const error = await failure(
+    const error = await storageFailure(
       new GcsStore('x', clientSettings(SecretBag.empty(), endpoint)).createBucket(),
     );
     expect(error.code).toBe('InvalidConfig');
@@ -198,7 +190,7 @@ describe('GCS service-account keys (contract fake of the GCS JSON API)', () => {
   it('maps a key GCS does not know to Unauthenticated', async () => {
     const stranger = serviceAccountKey();
     const credentials = new SecretBag([['GOOGLE_SERVICE_ACCOUNT_JSON_KEY', stranger.json]], 'test');
-    const error = await failure(
+    const error = await storageFailure(
       new GcsStore(fake.bucket as string, clientSettings(credentials, endpoint)).list(''),
     );
     expect(error.code).toBe('Unauthenticated');
@@ -246,7 +238,9 @@ describe('GCS service-account keys (contract fake of the GCS JSON API)', () => {
   for (const [label, raw, reason] of malformed) {
     it(`refuses a malformed key (${label}) as InvalidConfig without echoing it`, async () => {
       const credentials = new SecretBag([['GOOGLE_SERVICE_ACCOUNT_JSON_KEY', raw]], 'test');
-      const error = await failure(createStore({ provider: 'gcs', bucket: 'b' }, { credentials, endpoint }));
+      const error = await storageFailure(
+        createStore({ provider: 'gcs', bucket: 'b' }, { credentials, endpoint }),
+      );
       expect(error.code).toBe('InvalidConfig');
       expect(error.message).toMatch(reason);
       const shown = JSON.stringify(error) + String(error.stack);
@@ -258,7 +252,7 @@ describe('GCS service-account keys (contract fake of the GCS JSON API)', () => {
 
   it('refuses to send a key’s tokens to a plain-http endpoint that is not loopback', async () => {
     const credentials = new SecretBag([['GOOGLE_SERVICE_ACCOUNT_JSON_KEY', trusted.json]], 'test');
-    const error = await failure(
+    const error = await storageFailure(
       createStore({ provider: 'gcs', bucket: 'b' }, { credentials, endpoint: 'http://storage.example.com' }),
     );
     expect(error.code).toBe('InvalidConfig');

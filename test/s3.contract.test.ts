@@ -5,9 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import { S3Store } from '../lib/backends/s3.js';
 import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
+import { storageFailure } from './support/failure.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -59,21 +59,11 @@ function store(region = 'us-east-1', regionPinned = true): S3Store {
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isStorageError(error), String(error)).toBe(true);
-    return error as StorageError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 describe('S3 error table (contract fake of S3’s REST error answers)', () => {
   it('503 SlowDown is RateLimited and retryable, after the SDK’s own retries', async () => {
     route = (_req, res) => errorXml(res, 503, 'SlowDown');
     const s3 = store();
-    const error = await failure(s3.list(''));
+    const error = await storageFailure(s3.list(''));
     expect([error.code, error.retryable]).toEqual(['RateLimited', true]);
     expect(requests.length).toBe(3);
     await s3.close();
@@ -82,7 +72,7 @@ describe('S3 error table (contract fake of S3’s REST error answers)', () => {
   it('500 InternalError is Unavailable and retryable', async () => {
     route = (_req, res) => errorXml(res, 500, 'InternalError');
     const s3 = store();
-    const error = await failure(s3.get('k'));
+    const error = await storageFailure(s3.get('k'));
     expect([error.code, error.retryable]).toEqual(['Unavailable', true]);
     await s3.close();
   });
@@ -90,7 +80,7 @@ describe('S3 error table (contract fake of S3’s REST error answers)', () => {
   it('AccessDenied is PermissionDenied with a hint naming the permissions', async () => {
     route = (_req, res) => errorXml(res, 403, 'AccessDenied');
     const s3 = store();
-    const error = await failure(s3.list(''));
+    const error = await storageFailure(s3.list(''));
     expect(error.code).toBe('PermissionDenied');
     expect(error.hint).toContain('s3:ListBucket');
     await s3.close();
@@ -122,7 +112,7 @@ describe('S3 error table (contract fake of S3’s REST error answers)', () => {
         { 'x-amz-bucket-region': 'eu-central-1' },
       );
     const s3 = store('us-east-1', true);
-    const error = await failure(s3.list(''));
+    const error = await storageFailure(s3.list(''));
     expect(error.code).toBe('InvalidConfig');
     expect(error.hint).toBe(
       'set region: eu-central-1 in the storage (or leave region empty to let the function discover it)',
@@ -151,7 +141,7 @@ describe('S3 error table (contract fake of S3’s REST error answers)', () => {
   it('no message carries the secret key or the request signature', async () => {
     route = (_req, res) => errorXml(res, 400, 'InvalidArgument', { ArgumentValue: 'fake-secret-value' });
     const s3 = store();
-    const error = await failure(s3.list(''));
+    const error = await storageFailure(s3.list(''));
     expect(error.code).toBe('Unknown');
     expect(JSON.stringify(error)).not.toMatch(/fake-secret-value|Signature=/);
     await s3.close();

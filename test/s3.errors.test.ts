@@ -5,7 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import type { ObjectStore } from '../lib/backends/object-store.js';
 import { S3Store } from '../lib/backends/s3.js';
 import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
@@ -20,6 +19,7 @@ import {
   type S3Target,
 } from './support/s3-stores.js';
 import { makeTestCa } from './support/tls.js';
+import { storageFailure } from './support/failure.js';
 
 const s3rver = serverInfo('s3rver') as unknown as S3Target;
 const s3api = s3apiTarget(serverInfo('swift'), freshBucket('s3api-errors'));
@@ -34,16 +34,6 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((store) => store.close()));
 });
 
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isStorageError(error), String(error)).toBe(true);
-    return error as StorageError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 beforeAll(() => ensureBucket(s3api));
 
 describe.each([
@@ -54,7 +44,7 @@ describe.each([
     const store = await track(
       openS3(target(), {}, { AWS_ACCESS_KEY_ID: 'NO-SUCH-KEY', AWS_SECRET_ACCESS_KEY: 'whatever' }),
     );
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unauthenticated');
     // s3api's tempauth cannot tell an unknown key from a wrong secret: both are SignatureDoesNotMatch.
     expect(error.message).toMatch(/InvalidAccessKeyId|SignatureDoesNotMatch/);
@@ -71,7 +61,7 @@ describe.each([
       () => store.stat('k'),
       () => store.put('k', Buffer.from('x')),
     ]) {
-      const error = await failure(call());
+      const error = await storageFailure(call());
       expect(error.code).toBe('NotFound');
       expect(error.subject).toBe('bucket');
       expect(error.hint).toContain('options.createBucket');
@@ -80,7 +70,7 @@ describe.each([
 
   it('a missing key is NotFound with subject object, and deleting it succeeds', async () => {
     const store = await track(openS3(target()));
-    const error = await failure(store.get('never/written'));
+    const error = await storageFailure(store.get('never/written'));
     expect([error.code, error.subject]).toEqual(['NotFound', 'object']);
     await expect(store.delete('never/written')).resolves.toBeUndefined();
     await expect(store.deleteMany(['never/a', 'never/b'])).resolves.toBeUndefined();
@@ -103,7 +93,7 @@ describe.each([
 
   it('a deadline that passes is Timeout', async () => {
     const store = await track(openS3(target()));
-    const error = await failure(store.list('', { signal: AbortSignal.abort() }));
+    const error = await storageFailure(store.list('', { signal: AbortSignal.abort() }));
     expect(error.code).toBe('Timeout');
   });
 });
@@ -113,7 +103,7 @@ describe('S3 errors that need a signature-checking server (s3api)', () => {
     const store = await track(
       openS3(s3api, {}, { AWS_ACCESS_KEY_ID: s3api.accessKeyId, AWS_SECRET_ACCESS_KEY: 'not-the-secret' }),
     );
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unauthenticated');
     expect(error.message).toContain('SignatureDoesNotMatch');
   });
@@ -124,14 +114,14 @@ describe('S3 errors that need a signature-checking server (s3api)', () => {
       openS3(s3api, {}, { ...keysOf(s3api), AWS_SECRET_ACCESS_KEY: 'not-the-secret' }),
     );
     await expect(right.list('', { limit: 1 })).resolves.toBeDefined();
-    expect((await failure(wrong.list('', { limit: 1 }))).code).toBe('Unauthenticated');
+    expect((await storageFailure(wrong.list('', { limit: 1 }))).code).toBe('Unauthenticated');
     await expect(right.list('', { limit: 1 })).resolves.toBeDefined();
   });
 
   it('a pinned wrong region is InvalidConfig whose hint names the bucket’s region', async () => {
     const store = await track(openS3(s3api, { region: 'nl-ams' }));
     for (const call of [store.list(''), store.bucketExists(), store.stat('some/key')]) {
-      const error = await failure(call);
+      const error = await storageFailure(call);
       expect(error.code).toBe('InvalidConfig');
       expect(error.message).toContain('us-east-1');
       expect(error.hint).toContain('region: us-east-1');
@@ -157,14 +147,14 @@ describe('S3 network and TLS failures', () => {
   it('a closed port is Unreachable and retryable', async () => {
     const port = await freePort();
     const store = await track(openS3({ ...s3rver, endpoint: `http://127.0.0.1:${port}` }));
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unreachable');
     expect(error.retryable).toBe(true);
   });
 
   it('a host that does not resolve is Unreachable', async () => {
     const store = await track(openS3({ ...s3rver, endpoint: 'https://no-such-host.invalid' }));
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unreachable');
     expect(error.message).toContain('resolve');
   });
@@ -199,7 +189,7 @@ describe('S3 network and TLS failures', () => {
     it('an untrusted certificate is TlsError with a hint about CA_CERT_DATA and insecureTLS', async () => {
       const { endpoint, target } = tls();
       const store = await track(openS3({ ...target, endpoint }));
-      const error = await failure(store.list(''));
+      const error = await storageFailure(store.list(''));
       expect(error.code).toBe('TlsError');
       expect(error.hint).toContain('CA_CERT_DATA');
       expect(error.hint).toContain('insecureTLS');
@@ -211,7 +201,7 @@ describe('S3 network and TLS failures', () => {
       const store = await track(
         openS3({ ...target, endpoint }, {}, { ...keysOf(target), CA_CERT_DATA: other.caPem }),
       );
-      const error = await failure(store.list(''));
+      const error = await storageFailure(store.list(''));
       expect(error.code).toBe('TlsError');
     });
   });
@@ -247,13 +237,13 @@ describe('S3 credential-less mode (the AWS default credential chain)', () => {
     process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
     process.env.AWS_CONFIG_FILE = '/nonexistent/config';
     const store = await track(openS3(s3api, {}, {}));
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('Unauthenticated');
     expect(error.hint).toContain('IAM role');
   });
 
   it('half a key pair is InvalidConfig, before any request', async () => {
-    const error = await failure(openS3(s3rver, {}, { AWS_ACCESS_KEY_ID: 'S3RVER' }));
+    const error = await storageFailure(openS3(s3rver, {}, { AWS_ACCESS_KEY_ID: 'S3RVER' }));
     expect(error.code).toBe('InvalidConfig');
     expect(error.message).toContain('AWS_SECRET_ACCESS_KEY');
   });

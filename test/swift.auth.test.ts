@@ -21,16 +21,7 @@ import {
   uniqueContainer,
   v1Secret,
 } from './support/swift.js';
-
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isStorageError(error), String(error)).toBe(true);
-    return error as StorageError;
-  }
-  throw new Error('expected a StorageError, but the call succeeded');
-}
+import { storageFailure } from './support/failure.js';
 
 function planError(values: Record<string, string>, endpoint?: string): StorageError {
   try {
@@ -233,7 +224,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
 
   it('reports a wrong key as Unauthenticated, without the key', async () => {
     const store = await swiftStore(uniqueContainer('wrong'), v1Secret({ ST_KEY: 'not-the-testing-key' }));
-    const error = await failure(store.bucketExists());
+    const error = await storageFailure(store.bucketExists());
     expect(error.code).toBe('Unauthenticated');
     expect(error.operation).toBe('authenticate');
     expect(error.hint).toContain('ST_USER and ST_KEY');
@@ -246,7 +237,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
       uniqueContainer('badurl'),
       v1Secret({ ST_AUTH: `${swift.proxyUrl}/nowhere/v1.0` }),
     );
-    const error = await failure(store.list(''));
+    const error = await storageFailure(store.list(''));
     expect(error.code).toBe('InvalidConfig');
   });
 
@@ -255,7 +246,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
       uniqueContainer('closed'),
       v1Secret({ ST_AUTH: 'http://127.0.0.1:9/auth/v1.0' }),
     );
-    const error = await failure(store.bucketExists());
+    const error = await storageFailure(store.bucketExists());
     expect(error.code).toBe('Unreachable');
   });
 
@@ -273,7 +264,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
         uniqueContainer('silent'),
         v1Secret({ ST_AUTH: `http://127.0.0.1:${port}/auth/v1.0` }),
       );
-      const error = await failure(store.bucketExists({ signal: AbortSignal.timeout(300) }));
+      const error = await storageFailure(store.bucketExists({ signal: AbortSignal.timeout(300) }));
       expect(error.code).toBe('Timeout');
       expect(error.retryable).toBe(true);
       // The aborted request leaves no connection open.
@@ -303,7 +294,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
       OS_STORAGE_URL: storageUrl,
       OS_AUTH_TOKEN: 'AUTH_tkbogus0000',
     });
-    const error = await failure(bogus.get('by-token'));
+    const error = await storageFailure(bogus.get('by-token'));
     expect(error.code).toBe('Unauthenticated');
     expect(error.hint).toContain('OS_AUTH_TOKEN');
   });
@@ -317,7 +308,7 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
     expect(await readObject(container, 'via-endpoint')).toBe('ok');
     // v1 auth answers with its own storage URL; options.endpoint replaces it.
     const elsewhere = await swiftStore(container, v1Secret(), 'http://127.0.0.1:9/v1/AUTH_test');
-    expect((await failure(elsewhere.stat('via-endpoint'))).code).toBe('Unreachable');
+    expect((await storageFailure(elsewhere.stat('via-endpoint'))).code).toBe('Unreachable');
   });
 
   it('maps a missing container to NotFound with subject bucket on every data call', async () => {
@@ -330,22 +321,27 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
       () => store.stat('x/y'),
     ];
     for (const call of calls) {
-      const error = await failure(call());
+      const error = await storageFailure(call());
       expect(error.code).toBe('NotFound');
       expect(error.subject).toBe('bucket');
     }
-    expect((await failure(store.put('x/y', Buffer.from('z'), { ifNotExists: true }))).subject).toBe('bucket');
+    expect((await storageFailure(store.put('x/y', Buffer.from('z'), { ifNotExists: true }))).subject).toBe(
+      'bucket',
+    );
   });
 
   it('judges a 404 by a listing running beside it: the container’s when missing, the object’s when not', async () => {
     const absent = await swiftStore(uniqueContainer('absent'), v1Secret());
-    const [listed, read] = await Promise.all([failure(absent.list('')), failure(absent.get('x/y'))]);
+    const [listed, read] = await Promise.all([
+      storageFailure(absent.list('')),
+      storageFailure(absent.get('x/y')),
+    ]);
     expect([listed.subject, read.subject]).toEqual(['bucket', 'bucket']);
 
     const container = uniqueContainer('present');
     await createContainer(container);
     const present = await swiftStore(container, v1Secret());
-    const [page, missing] = await Promise.all([present.list(''), failure(present.get('x/y'))]);
+    const [page, missing] = await Promise.all([present.list(''), storageFailure(present.get('x/y'))]);
     expect(page.objects).toEqual([]);
     expect([missing.code, missing.subject]).toEqual(['NotFound', 'object']);
   });
@@ -360,13 +356,13 @@ describe('swift v1 and token auth against the real Swift all-in-one', () => {
     expect(Buffer.from(await store.get('over-tls')).toString()).toBe('secure');
 
     const untrusted = await swiftStore(container, v1Secret({ ST_AUTH: swift.tlsAuthUrl }));
-    const error = await failure(untrusted.bucketExists());
+    const error = await storageFailure(untrusted.bucketExists());
     expect(error.code).toBe('TlsError');
   });
 
   it('refuses keys reserved for create-if-absent claims', async () => {
     const store = await swiftStore(uniqueContainer('claims'), v1Secret());
     for (const key of ['a/.backupstorage-claims-x/1', 'a/x.backupstorage-claim-1'])
-      expect((await failure(store.put(key, Buffer.from('')))).code).toBe('InvalidConfig');
+      expect((await storageFailure(store.put(key, Buffer.from('')))).code).toBe('InvalidConfig');
   });
 });

@@ -4,26 +4,16 @@
  * hands out is a real tempauth token, so each data call below is served by the real Swift.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isStorageError, type StorageError } from '../lib/backends/errors.js';
 import { clearSwiftSessions } from '../lib/backends/swift-auth.js';
 import type { SwiftStore } from '../lib/backends/swift.js';
 import { KEYSTONE_IDENTITY, startKeystoneFake, type KeystoneFake } from './fakes/keystone.js';
 import { createContainer, readObject, swiftServer, swiftStore, uniqueContainer } from './support/swift.js';
+import { storageFailure } from './support/failure.js';
 
 const { user, project, domain, applicationCredential, regions } = KEYSTONE_IDENTITY;
 
 let keystone: KeystoneFake;
 const container = uniqueContainer('keystone');
-
-async function failure(promise: Promise<unknown>): Promise<StorageError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(isStorageError(error), String(error)).toBe(true);
-    return error as StorageError;
-  }
-  throw new Error('expected a StorageError, but the call succeeded');
-}
 
 function v3Secret(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -125,7 +115,7 @@ describe('swift with Keystone (contract fake of the token API, real Swift data p
   it('uses the internal interface when OS_INTERFACE asks for it, and names the interfaces that exist', async () => {
     await roundTrip(v3Secret({ OS_INTERFACE: 'internal' }), 'keystone-v3');
     const store = await swiftStore(container, v3Secret({ OS_INTERFACE: 'admin' }));
-    const error = await failure(store.bucketExists());
+    const error = await storageFailure(store.bucketExists());
     expect(error.code).toBe('InvalidConfig');
     expect(error.message).toContain(
       'no admin object-store endpoint in region "RegionOne"; interfaces: internal, public',
@@ -138,7 +128,7 @@ describe('swift with Keystone (contract fake of the token API, real Swift data p
       v2Secret({ OS_REGION_NAME: 'RegionNine' }),
     ]) {
       const store = await swiftStore(container, secret);
-      const error = await failure(store.list(''));
+      const error = await storageFailure(store.list(''));
       expect(error.code).toBe('InvalidConfig');
       expect(error.message).toBe(
         'the Keystone catalog has no object-store endpoint in region "RegionNine"; regions with one: RegionOne, RegionTwo',
@@ -149,7 +139,7 @@ describe('swift with Keystone (contract fake of the token API, real Swift data p
 
   it('goes to the region the secret names (RegionTwo is on a closed port)', async () => {
     const store = await swiftStore(container, v3Secret({ OS_REGION_NAME: regions.unreachable }));
-    expect((await failure(store.bucketExists())).code).toBe('Unreachable');
+    expect((await storageFailure(store.bucketExists())).code).toBe('Unreachable');
   });
 
   it('reports a wrong password or secret as Unauthenticated without echoing it', async () => {
@@ -164,18 +154,18 @@ describe('swift with Keystone (contract fake of the token API, real Swift data p
     ];
     for (const secret of cases) {
       const store = await swiftStore(container, secret);
-      const error = await failure(store.bucketExists());
+      const error = await storageFailure(store.bucketExists());
       expect(error.code).toBe('Unauthenticated');
       expect(error.operation).toBe('authenticate');
       expect(JSON.stringify(error)).not.toMatch(/wrong-(password|application)/);
     }
     const unknownProject = await swiftStore(container, v3Secret({ OS_PROJECT_NAME: 'not-a-project' }));
-    expect((await failure(unknownProject.bucketExists())).code).toBe('Unauthenticated');
+    expect((await storageFailure(unknownProject.bucketExists())).code).toBe('Unauthenticated');
   });
 
   it('reports an auth URL that is not Keystone as InvalidConfig', async () => {
     const store = await swiftStore(container, v3Secret({ OS_AUTH_URL: `${keystone.url}/identity/v3` }));
-    const error = await failure(store.bucketExists());
+    const error = await storageFailure(store.bucketExists());
     expect(error.code).toBe('InvalidConfig');
     expect(error.hint).toContain('OS_AUTH_URL');
   });
