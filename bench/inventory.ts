@@ -213,7 +213,7 @@ export async function inventoryBench(
         notes: [
           `${REPOSITORIES} restic repositories (config, keys/, snapshots/, index/, data/ over 256 shards) under one Stash Repository's prefix; bundled inventory function in a fresh process; listing concurrency ${CONCURRENCY} (the default without maxConnections)`,
           'floor: list pages a delimiter walk needs × RTT / concurrency; "load s" is the time to upload the objects into the fake (not measured)',
-          '"in flight": listing time summed over the proxy trace / wall (8 = every worker waiting on the wire); "list ms": request to answer at the proxy, the RTT plus the server’s own time (the fake scans every key of the bucket per list call); function CPU: user + system time of the function’s process',
+          '"in flight": listing time summed over the proxy trace / wall (8 = every worker waiting on the wire); "list ms": request to answer at the proxy, the RTT plus the server’s own time (the fake finds a page by binary search in a sorted key index); function CPU: user + system time of the function’s process',
         ],
       },
     ],

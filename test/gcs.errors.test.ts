@@ -2,7 +2,7 @@
  * Each GCS failure class, produced by the contract fake of the GCS JSON API and read through the real
  * @google-cloud/storage client, lands on its portable code; service-account keys are checked before use.
  */
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../lib/backends/errors.js';
 import { clientSettings, createStore, GcsStore, parseServiceAccountKey } from '../lib/backends/gcs.js';
@@ -10,6 +10,7 @@ import { SecretBag } from '../lib/credentials/secret.js';
 import { fakeGcsControl } from './fakes/gcs.js';
 import { serverInfo } from './support/servers.js';
 import { storageFailure } from './support/failure.js';
+import { startFaultProxy } from './support/fault-proxy.js';
 
 const fake = serverInfo('gcs-fake');
 const endpoint = fake.endpoint as string;
@@ -92,13 +93,46 @@ describe('GCS error table (contract fake of the GCS JSON API)', () => {
     expect((await control.stats(bucket)).requests['GET object']).toBe(3);
   });
 
-  it('maps 503 to a retryable Unavailable, and never retries an upload', async () => {
+  it('maps 503 to a retryable Unavailable after retrying the upload a bounded number of times', async () => {
     const bucket = await freshBucket('e503');
     await control.setFault(bucket, { status: 503 });
     const error = await storageFailure(store(bucket).put('k', Buffer.from('v'), { ifNotExists: true }));
     expect(error.code).toBe('Unavailable');
     expect(error.retryable).toBe(true);
-    expect((await control.stats(bucket)).requests['POST upload']).toBe(1);
+    expect((await control.stats(bucket)).requests['POST upload']).toBe(3);
+  });
+
+  it('retries an upload (plain and conditional) through one transient 503', async () => {
+    const bucket = await freshBucket('flakyput');
+    const gcs = store(bucket);
+    await control.setFault(bucket, { status: 503, times: 1 });
+    await gcs.put('plain', Buffer.from('one'));
+    await control.setFault(bucket, { status: 503, times: 1 });
+    await gcs.put('conditional', Buffer.from('two'), { ifNotExists: true });
+    expect((await control.stats(bucket)).requests['POST upload']).toBe(4);
+    expect(Buffer.from(await gcs.get('plain')).toString()).toBe('one');
+    expect(Buffer.from(await gcs.get('conditional')).toString()).toBe('two');
+  });
+
+  it('a conditional upload stored but whose answer was lost is retried and reported as ours', async () => {
+    const bucket = await freshBucket('lost');
+    const proxy = await startFaultProxy(endpoint);
+    try {
+      let uploads = 0;
+      proxy.setRequestFaults((request) =>
+        request.method === 'POST' && request.path.startsWith('/upload/') && ++uploads === 1
+          ? { kind: 'drop-answer' }
+          : undefined,
+      );
+      const gcs = new GcsStore(bucket, clientSettings(project, proxy.url));
+      const written = await gcs.put('marker', Buffer.from('ours'), { ifNotExists: true });
+      expect(written.contentMd5).toBe(createHash('md5').update('ours').digest('base64'));
+      expect(uploads).toBe(2);
+      // Someone else's object under the name is still a conflict.
+      await storageFailure(gcs.put('marker', Buffer.from('theirs'), { ifNotExists: true }));
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('retries a read through one transient 503, also after parallel deletes', async () => {

@@ -120,10 +120,14 @@ describe.each(targets.map((t) => [t.provider, t] as const))('%s behind a fault p
   });
 });
 
-/** Which requests of check's data path each adapter without an SDK retry layer sends, by operation. */
+/**
+ * Which requests of check's data path each adapter that retries them itself sends, by operation: Swift
+ * and B2 (no SDK retry layer) all of them, GCS its uploads (the SDK retries its listings and deletes).
+ */
+type DataPathOperation = 'upload' | 'list' | 'delete';
 const DATA_PATH: Record<
-  'swift' | 'b2',
-  Record<'upload' | 'list' | 'delete', (r: ProxiedRequest) => boolean>
+  'swift' | 'b2' | 'gcs',
+  Partial<Record<DataPathOperation, (r: ProxiedRequest) => boolean>>
 > = {
   swift: {
     upload: (r) => r.method === 'PUT' && r.path.includes('/hardening/'),
@@ -135,9 +139,12 @@ const DATA_PATH: Record<
     list: (r) => r.path.endsWith('/b2api/v2/b2_list_file_names'),
     delete: (r) => r.path.endsWith('/b2api/v2/b2_delete_file_version'),
   },
+  gcs: {
+    upload: (r) => r.method === 'POST' && r.path.startsWith('/upload/storage/v1/b/'),
+  },
 };
 
-const REQUEST_CASES: [string, 'upload' | 'list' | 'delete', RequestFault][] = [
+const REQUEST_CASES: [string, DataPathOperation, RequestFault][] = [
   ['the probe upload reset', 'upload', { kind: 'reset' }],
   ['the probe upload answered 503', 'upload', { kind: 'status', status: 503 }],
   ['the probe upload stored, its answer lost', 'upload', { kind: 'drop-answer' }],
@@ -148,18 +155,20 @@ const REQUEST_CASES: [string, 'upload' | 'list' | 'delete', RequestFault][] = [
 ];
 
 describe.each(
-  targets.filter((t) => t.provider === 'swift' || t.provider === 'b2').map((t) => [t.provider, t] as const),
-)('%s data path: one request faulted, then healthy (contract for b2)', (_name, target) => {
+  targets
+    .filter((t) => t.provider === 'swift' || t.provider === 'b2' || t.provider === 'gcs')
+    .map((t) => [t.provider, t] as const),
+)('%s data path: one request faulted, then healthy (contract for b2 and gcs)', (_name, target) => {
   const storage = proxiedStorage(target);
-  const matchers = DATA_PATH[target.provider as 'swift' | 'b2'];
+  const matchers = DATA_PATH[target.provider as 'swift' | 'b2' | 'gcs'];
 
-  it.each(REQUEST_CASES)(
+  it.each(REQUEST_CASES.filter(([, op]) => matchers[op] !== undefined))(
     '%s: retried to Ready, probe removed',
     { timeout: 60_000 },
     async (_case, op, fault) => {
       let matching = 0;
       storage.proxy().setRequestFaults((request) => {
-        if (!matchers[op](request)) return undefined;
+        if (!matchers[op]?.(request)) return undefined;
         matching += 1;
         return matching === 1 ? fault : undefined;
       });

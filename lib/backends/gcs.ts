@@ -15,15 +15,16 @@
  *   the bucket check falls back to listing one object before it is believed.
  * - Retries: the SDK retries reads, lists, bucket calls and deletes on 408/429/5xx, at most MAX_RETRIES
  *   times within RETRY_TOTAL_SECONDS. Deletes are safe to repeat because a missing key counts as deleted.
- *   Uploads are single multipart requests, which the SDK never retries; that is also what we want, as a
- *   retried `ifGenerationMatch=0` upload whose first attempt landed would report our own write as a
- *   conflict. The strategy is RetryAlways because under RetryConditional 7.x switches retries off on the
+ *   Uploads are single multipart requests, which the SDK retries only inside `File.save()`: the
+ *   adapter retries them itself (lib/backends/retry.ts), and a retried `ifGenerationMatch=0` upload
+ *   answered 412 is checked against the stored MD5, so our own earlier attempt that landed unseen is
+ *   still ours, not a conflict. The strategy is RetryAlways because under RetryConditional 7.x switches retries off on the
  *   client's shared options around each unconditional delete and save, and concurrent calls (deleteMany,
  *   check's parallel probes) can leave them off for good; `File.save()` is avoided for the same reason.
  * - The SDK takes no AbortSignal: each call settles when its signal fires (downloads and uploads are also
  *   destroyed), and every HTTP request is bounded by REQUEST_TIMEOUT_MS.
  */
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import {
   IdempotencyStrategy,
   Storage,
@@ -38,6 +39,7 @@ import { ConcurrencyLimit } from '../runtime/concurrency.js';
 import { sanitizeText } from '../status/sanitize.js';
 import {
   classifyTransportError,
+  isStorageError,
   StorageError,
   type StorageErrorInit,
   type StorageOperation,
@@ -52,6 +54,7 @@ import type {
   PutResult,
 } from './object-store.js';
 import type { StoreContext } from './registry.js';
+import { retrying } from './retry.js';
 import { guardGlobalAgents } from '../net/endpoint-guard.js';
 
 const PROVIDER = 'gcs';
@@ -507,7 +510,41 @@ export class GcsStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     const file = this.#file(key);
-    const metadata = await this.#call('put', key, options.signal, async () => {
+    // The SDK retries uploads only inside `file.save` (avoided, see the header), so the retries of a
+    // passing reset or 5xx are ours. Writing the same bytes again is idempotent; a conditional retry
+    // answered 412 may be our own earlier attempt that landed unseen, which the stored MD5 tells.
+    const metadata = await retrying(
+      async (attempt) => {
+        try {
+          return await this.#upload(file, body, options);
+        } catch (error) {
+          const conflict =
+            isStorageError(error, 'PreconditionFailed') || isStorageError(error, 'AlreadyExists');
+          if (attempt > 0 && options.ifNotExists && conflict) {
+            const stored = await this.#storedIfSame(file, body, options.signal);
+            if (stored) return stored;
+          }
+          throw error;
+        }
+      },
+      { signal: options.signal, idempotent: true },
+    );
+    return { etag: metadata.etag, contentMd5: metadata.md5Hash };
+  }
+
+  /** The object's metadata when it holds exactly `body` (by MD5), else undefined. */
+  async #storedIfSame(
+    file: File,
+    body: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<FileMetadata | undefined> {
+    const [metadata] = await this.#call('stat', file.name, signal, () => file.getMetadata());
+    const ours = createHash('md5').update(body).digest('base64');
+    return metadata.md5Hash === ours ? metadata : undefined;
+  }
+
+  #upload(file: File, body: Uint8Array, options: PutOptions): Promise<FileMetadata> {
+    return this.#call('put', file.name, options.signal, async () => {
       // A multipart upload (one request); the SDK checks the stored CRC32C against what it sent.
       const writable = file.createWriteStream({
         resumable: false,
@@ -526,7 +563,6 @@ export class GcsStore implements ObjectStore {
       }
       return file.metadata;
     });
-    return { etag: metadata.etag, contentMd5: metadata.md5Hash };
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {

@@ -18,13 +18,16 @@ export async function check(request: OperationRequest, context: OperationContext
   const result = await withStorage('check', request, context, async (scope) => {
     const { store, status, prefix, deadline } = scope;
     const cleanupDeadline = deadline.reserve(-CLEANUP_RESERVE_MS);
+    // The write probe (PUT, then DELETE) is the longest chain: it starts first, so that where a warm
+    // connection is free, or frees up (after B2's bucket lookup), it is the probe that gets it.
+    const probing = request.options.readOnly
+      ? undefined
+      : status.time('writeProbe', () => writeProbe(store, prefix, deadline, cleanupDeadline));
     const [listing, probe, markerOutcomes] = await Promise.all([
       status.time('list', () =>
         attempt(store, 'list', () => store.list(prefix, { limit: 1, signal: deadline.signal() }), prefix),
       ),
-      request.options.readOnly
-        ? undefined
-        : status.time('writeProbe', () => writeProbe(store, prefix, deadline, cleanupDeadline)),
+      probing,
       status.time('marker', () => markerFor(request.storage).verify(scope)),
     ]);
 
