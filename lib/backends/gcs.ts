@@ -18,9 +18,10 @@
  *   Uploads are single multipart requests, which the SDK retries only inside `File.save()`: the
  *   adapter retries them itself (lib/backends/retry.ts), and a retried `ifGenerationMatch=0` upload
  *   answered 412 is checked against the stored MD5, so our own earlier attempt that landed unseen is
- *   still ours, not a conflict. The strategy is RetryAlways because under RetryConditional 7.x switches retries off on the
- *   client's shared options around each unconditional delete and save, and concurrent calls (deleteMany,
- *   check's parallel probes) can leave them off for good; `File.save()` is avoided for the same reason.
+ *   still ours, not a conflict. The strategy is RetryAlways because under RetryConditional 7.x switches
+ *   retries off on the client's shared options around each unconditional delete and save, and
+ *   concurrent calls (deleteMany, check's parallel probes) can leave them off for good; `File.save()`
+ *   is avoided for the same reason (and it takes no abort signal).
  * - The SDK takes no AbortSignal: each call settles when its signal fires (downloads and uploads are also
  *   destroyed), and every HTTP request is bounded by REQUEST_TIMEOUT_MS.
  */
