@@ -40,6 +40,7 @@
 import { randomUUID } from 'node:crypto';
 import { StorageError } from './errors.js';
 import { joinKey, type PutResult } from './object-store.js';
+import { sleep } from '../runtime/deadline.js';
 
 /** Every key this scheme writes has a segment starting with this marker. */
 export const CLAIM_MARKER = '.backupstorage-claim';
@@ -98,10 +99,10 @@ function alreadyExists(io: ExclusiveCreateIo, key: string): StorageError {
   });
 }
 
-function sleep(io: ExclusiveCreateIo, key: string, ms: number): Promise<void> {
-  const { signal } = io;
-  const expired = (): StorageError =>
-    new StorageError({
+/** Waits `ms` between rounds; the deadline ending the wait is a Timeout naming the contended key. */
+function pauseFor(io: ExclusiveCreateIo, key: string, ms: number): Promise<void> {
+  return sleep(ms, io.signal).catch(() => {
+    throw new StorageError({
       code: 'Timeout',
       provider: io.provider,
       operation: 'put',
@@ -109,17 +110,6 @@ function sleep(io: ExclusiveCreateIo, key: string, ms: number): Promise<void> {
       message: `the deadline passed while waiting for a concurrent creator of ${key}`,
       hint: 'another initialize may be running on the same prefix; retry once it has finished',
     });
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(expired());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(expired());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -161,7 +151,7 @@ export async function createExclusively(
         claimedAt = Date.now();
         listed = await survey();
       } else {
-        await sleep(io, key, pause(round));
+        await pauseFor(io, key, pause(round));
         listed = await survey();
         if (claimedAt === undefined) {
           // Step 2: never compete with a claim we can see.
