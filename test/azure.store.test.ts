@@ -17,6 +17,7 @@ import { SecretBag } from '../lib/credentials/secret.js';
 import { freePort } from './support/process.js';
 import { serverInfo } from './support/servers.js';
 import { storageFailure } from './support/failure.js';
+import { startFaultProxy } from './support/fault-proxy.js';
 
 const azurite = serverInfo('azurite');
 const account = azurite.accountName as string;
@@ -71,13 +72,14 @@ function keyStore(
   container: string,
   endpoint = azurite.endpoint as string,
   maxConnections?: number,
+  tryTimeoutMs?: number,
 ): AzureStore {
   const target = resolveAzureTarget(
     { provider: 'azure', storageAccount: account, container },
     keyBag,
     endpoint,
   );
-  return new AzureStore({ target, container, credential: sharedKey, maxConnections });
+  return new AzureStore({ target, container, credential: sharedKey, maxConnections, tryTimeoutMs });
 }
 
 describe('azure adapter on azurite', () => {
@@ -108,6 +110,22 @@ describe('azure adapter on azurite', () => {
       } finally {
         await relay.close();
       }
+    }
+  });
+
+  it('gives up on a try the server never answers and sends it again, within the deadline', async () => {
+    const proxy = await startFaultProxy(azurite.endpoint as string);
+    try {
+      proxy.setFaults((index) => (index === 0 ? { kind: 'blackhole' } : undefined));
+      const store = keyStore(container, proxy.via(azurite.endpoint as string), undefined, 300);
+      const started = Date.now();
+      await store.put('stuck/once', Buffer.from('sent again'));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(proxy.stats().connections).toBeGreaterThanOrEqual(2);
+      expect(Buffer.from(await store.get('stuck/once')).toString()).toBe('sent again');
+      await store.delete('stuck/once');
+    } finally {
+      await proxy.close();
     }
   });
 

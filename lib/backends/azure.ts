@@ -21,9 +21,11 @@ import {
   AnonymousCredential,
   BlobServiceClient,
   newPipeline,
+  RestError,
   StorageSharedKeyCredential,
   type BlobItem,
   type ContainerClient,
+  type RequestPolicyFactory,
 } from '@azure/storage-blob';
 import type { AzureBackend } from '../config/backend.js';
 import type { SecretBag } from '../credentials/secret.js';
@@ -54,7 +56,41 @@ const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 5000;
 /** A health check must answer within its deadline: few, short retries (the SDK's default waits up to 2 minutes). */
 const RETRY_OPTIONS = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 };
-/** Azure account names: 3-24 lowercase letters and digits; they form the host name. */
+/**
+ * Client-side limit of one try. The SDK's own `tryTimeoutInMs` only asks the server to give up; a request
+ * the server never answers would otherwise hold the whole deadline. Past this the try is cancelled and
+ * sent once more (`tryTimeoutPolicy`). Our objects are small: a try that has not had its answer's
+ * headers in 10 s is stuck, not slow.
+ */
+const DEFAULT_TRY_TIMEOUT_MS = 10_000;
+
+/**
+ * Gives every try the client-side timeout, and sends a try it cancelled once more (up to
+ * TIMED_OUT_TRIES in all). Such a try surfaces as an AbortError, which the SDK's retry policy passes
+ * through, and this policy sits outside that one. The caller's own deadline still aborts as such.
+ */
+const TIMED_OUT_TRIES = 2;
+
+function tryTimeoutPolicy(timeoutMs: number): RequestPolicyFactory {
+  return {
+    create: (next) => ({
+      sendRequest: async (request) => {
+        request.timeout = timeoutMs;
+        for (let tries = 1; ; tries += 1) {
+          try {
+            return await next.sendRequest(request);
+          } catch (error) {
+            const cancelledByUs = (error as Error).name === 'AbortError' && !request.abortSignal?.aborted;
+            if (!cancelledByUs) throw error;
+            if (tries >= TIMED_OUT_TRIES)
+              throw new RestError(`no answer within ${timeoutMs} ms, ${tries} times`, { code: 'ETIMEDOUT' });
+          }
+        }
+      },
+    }),
+  };
+}
+
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
 const DNS_SUFFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
 /** Names @azure/identity gives the errors of a token that could not be had. */
@@ -473,6 +509,8 @@ export interface AzureStoreInit {
   /** A SAS token, without the leading `?`. */
   sas?: string;
   maxConnections?: number;
+  /** Client-side limit of one try (default 10 s); tests shorten it. */
+  tryTimeoutMs?: number;
 }
 
 export class AzureStore implements ObjectStore {
@@ -486,6 +524,7 @@ export class AzureStore implements ObjectStore {
   constructor(init: AzureStoreInit) {
     const url = init.sas ? `${init.target.serviceUrl}?${init.sas}` : init.target.serviceUrl;
     const pipeline = withEndpointGuard(newPipeline(init.credential, { retryOptions: RETRY_OPTIONS }));
+    pipeline.factories.push(tryTimeoutPolicy(init.tryTimeoutMs ?? DEFAULT_TRY_TIMEOUT_MS));
     const service = new BlobServiceClient(url, pipeline);
     this.#container = service.getContainerClient(init.container);
     this.#limit = createLimiter(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
