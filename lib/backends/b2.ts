@@ -49,7 +49,7 @@ import {
 } from './b2-auth.js';
 import { b2FailureOf, b2RetryAfterOf, mapB2Error, type B2ErrorContext } from './b2-errors.js';
 import { createLimiter, settleAll, type Limiter } from './concurrency.js';
-import { StorageError, type StorageOperation } from './errors.js';
+import { alreadyExists, StorageError, type StorageOperation } from './errors.js';
 import type {
   CallOptions,
   ListOptions,
@@ -314,13 +314,7 @@ export class B2Store implements ObjectStore {
 
   async createBucket(options: CallOptions = {}): Promise<void> {
     if (await this.bucketExists(options)) {
-      throw new StorageError({
-        code: 'AlreadyExists',
-        subject: 'bucket',
-        provider: PROVIDER,
-        operation: 'createBucket',
-        message: `B2 bucket "${this.#bucket}" already exists`,
-      });
+      throw alreadyExists(PROVIDER, { bucket: `B2 bucket "${this.#bucket}"` });
     }
     try {
       // Not idempotent: a repeat after a create whose answer was lost would say duplicate_bucket_name.
@@ -514,7 +508,7 @@ export class B2Store implements ObjectStore {
       }
       if (visible.value) {
         if (target.status === 'fulfilled') returnUploadTarget(this.#identity, bucketId, target.value);
-        throw this.#alreadyExists(key);
+        throw alreadyExists(PROVIDER, { key });
       }
     }
     const uploaded = await this.#upload(bucketId, key, data, options.contentType, signal, first);
@@ -528,17 +522,6 @@ export class B2Store implements ObjectStore {
       // "none" for large files, "unverified:…" for uploads sent without a checksum: not a checksum.
       contentSha1: sha1 && /^[0-9a-f]{40}$/.test(sha1) ? sha1 : undefined,
     };
-  }
-
-  #alreadyExists(key: string): StorageError {
-    return new StorageError({
-      code: 'AlreadyExists',
-      subject: 'object',
-      provider: PROVIDER,
-      operation: 'put',
-      key,
-      message: `${key} already exists`,
-    });
   }
 
   /**
@@ -599,7 +582,7 @@ export class B2Store implements ObjectStore {
     } catch (error) {
       // Gone already: a retried delete whose first attempt removed it (its answer lost).
       if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object')
-        throw this.#alreadyExists(key);
+        throw alreadyExists(PROVIDER, { key });
       const cause = error as StorageError;
       throw new StorageError({
         code: cause.code,
@@ -611,7 +594,7 @@ export class B2Store implements ObjectStore {
         cause: error,
       });
     }
-    throw this.#alreadyExists(key);
+    throw alreadyExists(PROVIDER, { key });
   }
 
   /** Every version of one name, newest first (all pages). */

@@ -104,6 +104,22 @@ export function isStorageError(value: unknown, code?: ErrorCode): value is Stora
   return value instanceof StorageError && (code === undefined || value.code === code);
 }
 
+/**
+ * The create-if-absent refusal adapters raise themselves: `key` is already there (an object on `put`),
+ * or the bucket/container `bucket` names is (on `createBucket`).
+ */
+export function alreadyExists(provider: string, target: { key: string } | { bucket: string }): StorageError {
+  const isKey = 'key' in target;
+  return new StorageError({
+    code: 'AlreadyExists',
+    subject: isKey ? 'object' : 'bucket',
+    provider,
+    operation: isKey ? 'put' : 'createBucket',
+    key: isKey ? target.key : undefined,
+    message: `${isKey ? target.key : target.bucket} already exists`,
+  });
+}
+
 /** True for the codes a conditional create answers with when the object is already there. */
 export function isAlreadyExists(error: unknown): boolean {
   return isStorageError(error) && (error.code === 'AlreadyExists' || error.code === 'PreconditionFailed');

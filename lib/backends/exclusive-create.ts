@@ -38,7 +38,7 @@
  * Without contention a create costs 4 sequential requests: PUT claim, list, PUT, DELETE claim.
  */
 import { randomUUID } from 'node:crypto';
-import { StorageError } from './errors.js';
+import { alreadyExists, StorageError } from './errors.js';
 import { joinKey, type PutResult } from './object-store.js';
 import { sleep } from '../runtime/deadline.js';
 
@@ -88,17 +88,6 @@ export interface ExclusiveCreateIo {
   signal?: AbortSignal;
 }
 
-function alreadyExists(io: ExclusiveCreateIo, key: string): StorageError {
-  return new StorageError({
-    code: 'AlreadyExists',
-    subject: 'object',
-    provider: io.provider,
-    operation: 'put',
-    key,
-    message: `${key} already exists`,
-  });
-}
-
 /** Waits `ms` between rounds; the deadline ending the wait is a Timeout naming the contended key. */
 function pauseFor(io: ExclusiveCreateIo, key: string, ms: number): Promise<void> {
   return sleep(ms, io.signal).catch(() => {
@@ -131,7 +120,7 @@ export async function createExclusively(
   /** One listing: whether `key` exists, and the claims on it. */
   const survey = async (): Promise<ClaimEntry[]> => {
     const entries = await io.listAll(key, '/');
-    if (entries.some((entry) => entry.key === key)) throw alreadyExists(io, key);
+    if (entries.some((entry) => entry.key === key)) throw alreadyExists(io.provider, { key });
     return entries.filter((entry) => entry.key.startsWith(claims));
   };
   const liveOthers = (listed: ClaimEntry[], now: Date): ClaimEntry[] =>

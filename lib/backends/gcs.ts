@@ -40,7 +40,7 @@ import { ConcurrencyLimit } from '../runtime/concurrency.js';
 import { sanitizeText } from '../status/sanitize.js';
 import {
   classifyTransportError,
-  isStorageError,
+  isAlreadyExists,
   StorageError,
   type StorageErrorInit,
   type StorageOperation,
@@ -519,9 +519,7 @@ export class GcsStore implements ObjectStore {
         try {
           return await this.#upload(file, body, options);
         } catch (error) {
-          const conflict =
-            isStorageError(error, 'PreconditionFailed') || isStorageError(error, 'AlreadyExists');
-          if (attempt > 0 && options.ifNotExists && conflict) {
+          if (attempt > 0 && options.ifNotExists && isAlreadyExists(error)) {
             const stored = await this.#storedIfSame(file, body, options.signal);
             if (stored) return stored;
           }

@@ -33,7 +33,7 @@ import type {
   PutOptions,
   PutResult,
 } from './object-store.js';
-import { StorageError, type StorageOperation } from './errors.js';
+import { alreadyExists, StorageError, type StorageOperation } from './errors.js';
 import type { StoreContext } from './registry.js';
 
 const PROVIDER = 'local';
@@ -204,13 +204,7 @@ export class LocalStore implements ObjectStore {
 
   async createBucket(): Promise<void> {
     if (await this.bucketExists()) {
-      throw new StorageError({
-        code: 'AlreadyExists',
-        subject: 'bucket',
-        provider: PROVIDER,
-        operation: 'createBucket',
-        message: `${this.#root} already exists`,
-      });
+      throw alreadyExists(PROVIDER, { bucket: this.#root });
     }
     await mkdir(this.#root, { recursive: true }).catch((error: unknown) =>
       Promise.reject(mapFsError(error, 'createBucket')),

@@ -35,7 +35,7 @@ import type {
   PutResult,
   StoreCapabilities,
 } from './object-store.js';
-import { StorageError, type StorageOperation } from './errors.js';
+import { alreadyExists, StorageError, type StorageOperation } from './errors.js';
 import { createExclusively, isClaimKey, type ExclusiveCreateIo } from './exclusive-create.js';
 import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http-client.js';
 import { retrying } from './retry.js';
@@ -243,13 +243,7 @@ export class SwiftStore implements ObjectStore {
   async createBucket(options: CallOptions = {}): Promise<void> {
     // Swift answers 202 for an existing container, but also silently updates it; ask first.
     if (await this.bucketExists(options)) {
-      throw new StorageError({
-        code: 'AlreadyExists',
-        subject: 'bucket',
-        provider: SWIFT_PROVIDER,
-        operation: 'createBucket',
-        message: `container "${this.#container}" already exists`,
-      });
+      throw alreadyExists(SWIFT_PROVIDER, { bucket: `container "${this.#container}"` });
     }
     const call = {
       operation: 'createBucket',
