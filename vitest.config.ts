@@ -16,6 +16,9 @@ export default defineConfig({
       POWERTOOLS_DEV: 'false',
       SLS_TELEMETRY_DISABLED: '1',
       ALLOW_PRIVATE_ENDPOINTS: 'loopback',
+      // The workstation stage: HTTP callers are anonymous and granted everything, as on `serverless offline`;
+      // the attack suites (test/attack.*.test.ts) set a deployed stage for themselves.
+      BSF_STAGE: 'local',
     },
   },
 });

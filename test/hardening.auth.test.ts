@@ -33,8 +33,11 @@ afterAll(() => proxy.close());
 
 type Signed = { timestamp?: number; secret?: string; signedBody?: string; path?: string; header?: string };
 
+// Each request gets its own timestamp: a signature is accepted once (replays are refused).
+let sent = 0;
+
 function signedEvent(options: Signed = {}): Record<string, unknown> {
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000) - sent++;
   const signature = signRequest(options.secret ?? SECRET, {
     method: 'POST',
     path: options.path ?? '/v1/check',

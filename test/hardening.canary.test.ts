@@ -83,6 +83,13 @@ function thrown(where: string, error: unknown): never {
   throw error;
 }
 
+/** Over HTTP only the deployment chooses signing secrets (NOTIFY_WEBHOOK_SECRET_REF, set in beforeAll). */
+function withoutSigningSecret(body: Record<string, unknown>): Record<string, unknown> {
+  const requested = body.notify as { webhook?: { url: string; secret?: string } } | undefined;
+  if (!requested?.webhook?.secret) return body;
+  return { ...body, notify: { ...requested, webhook: { url: requested.webhook.url } } };
+}
+
 /** Runs one function as a direct or an HTTP event; the whole response is checked for canaries. */
 async function invoke(op: OpName, body: Record<string, unknown>, via: Via, label: string): Promise<Outcome> {
   const where = `${label} ${op} (${via})`;
@@ -91,7 +98,7 @@ async function invoke(op: OpName, body: Record<string, unknown>, via: Via, label
   let outcome: Outcome;
   if (via === 'http') {
     const response = (await handlers[op](
-      httpEvent(withNotify, `/v1/${op}`) as never,
+      httpEvent(withoutSigningSecret(withNotify), `/v1/${op}`) as never,
       lambdaContext(25_000),
     ).catch((error: unknown) => thrown(where, error))) as {
       statusCode: number;
@@ -369,6 +376,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   const webhookSecret = await secretDir({ WEBHOOK_SECRET: canaries.make('webhook', 'WEBHOOK_SECRET') });
   notify = { webhook: { url: `${receiver.url}/status`, secret: webhookSecret }, sqs: { queueUrl } };
+  process.env.NOTIFY_WEBHOOK_SECRET_REF = webhookSecret;
   closedBase = `http://127.0.0.1:${await freePort()}`;
   const swift = serverInfo('swift');
   keystone = await startKeystoneFake({
@@ -632,7 +640,6 @@ describe('scheduledCheck over a small fleet with canary secrets', () => {
       );
     } finally {
       delete process.env.NOTIFY_WEBHOOK_URL;
-      delete process.env.NOTIFY_WEBHOOK_SECRET_REF;
       delete process.env.NOTIFY_SQS_QUEUE_URL;
     }
     expectNoLeak('scheduledCheck output', `${JSON.stringify(output)}\n${inspect(output, { depth: 20 })}`);

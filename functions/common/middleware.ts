@@ -13,7 +13,8 @@ import { isStorageError } from '../../lib/backends/errors.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../lib/config/runtime.js';
 import type { OperationContext } from '../../lib/operations/context.js';
 import { Deadline } from '../../lib/runtime/deadline.js';
-import { verifySignedRequest } from './auth.js';
+import { OPERATOR, type Caller } from '../../lib/trust/scope.js';
+import { callerOf, identifyCaller } from './auth.js';
 import { isHttpEvent, type DecodedEvent } from './event.js';
 import { log, logger } from './observability.js';
 
@@ -22,12 +23,12 @@ export const runtimeConfig: RuntimeConfig = loadRuntimeConfig();
 /** Answer this much before Lambda's own timeout, so a result always goes out. */
 const RESPONSE_MARGIN_MS = 500;
 
-export function operationContext(context: Context): OperationContext {
+export function operationContext(context: Context, caller: Caller = OPERATOR): OperationContext {
   const remaining =
     typeof context.getRemainingTimeInMillis === 'function'
       ? context.getRemainingTimeInMillis()
       : runtimeConfig.defaultTimeoutMs;
-  return { deadline: Deadline.in(remaining - RESPONSE_MARGIN_MS), config: runtimeConfig, log };
+  return { deadline: Deadline.in(remaining - RESPONSE_MARGIN_MS), config: runtimeConfig, log, caller };
 }
 
 function errorBody(error: RequestError): string {
@@ -98,18 +99,11 @@ export function operationHandler(run: (body: unknown, context: OperationContext)
       .use(injectLambdaContext(logger))
       .use(shapeResponse())
       .use(httpHeaderNormalizer())
-      // Without IAM in front of the API: only HMAC-signed HTTP requests get past this (functions/common/auth.ts).
-      .use(
-        runtimeConfig.apiAuthSecretRef
-          ? [
-              verifySignedRequest({
-                secretRef: runtimeConfig.apiAuthSecretRef,
-                windowMs: runtimeConfig.apiAuthWindowMs,
-              }),
-            ]
-          : [],
-      )
+      // Every HTTP caller is identified (IAM, HMAC) or refused before its body is read (functions/common/auth.ts).
+      .use(identifyCaller(runtimeConfig))
       .use(decodeEvent())
-      .handler(async (event, context) => run((event as DecodedEvent).body, operationContext(context)))
+      .handler(async (event, context) =>
+        run((event as DecodedEvent).body, operationContext(context, callerOf(context))),
+      )
   );
 }

@@ -17,7 +17,9 @@ export type RequestErrorCode =
   | 'UnsupportedMediaType'
   | 'ProviderNotSupported'
   | 'Unauthorized'
-  | 'Forbidden';
+  | 'Forbidden'
+  /** The deployment, not the caller, is wrong (e.g. HMAC mode without a usable secret): nothing runs. */
+  | 'Misconfigured';
 
 const STATUS_BY_CODE: Record<RequestErrorCode, number> = {
   InvalidRequest: 400,
@@ -27,6 +29,7 @@ const STATUS_BY_CODE: Record<RequestErrorCode, number> = {
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   ProviderNotSupported: 501,
+  Misconfigured: 503,
 };
 
 export class RequestError extends Error {

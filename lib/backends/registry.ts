@@ -15,6 +15,12 @@ export interface StoreContext {
   signal?: AbortSignal;
   /** Where the function sees local volumes (an EFS mount in Lambda); see lib/backends/local.ts. */
   localVolumeRoot?: string;
+  /** LOCAL_SUBPATH_TEMPLATE, expanded with `scope`: keeps tenants apart on a shared volume. */
+  localSubPathTemplate?: string;
+  /** Deployed stages refuse local storages without LOCAL_VOLUME_ROOT (the caller's mountPath is never trusted there). */
+  requireLocalVolumeRoot?: boolean;
+  /** The authorized namespace and tenant of the request (lib/trust/scope.ts). */
+  scope?: { namespace: string; tenant?: string };
 }
 
 export type StoreFactory<B extends BackendConfig = BackendConfig> = (

@@ -50,6 +50,12 @@ export const requestEnvelope = z.strictObject({
   options: optionsSchema.optional(),
   /** Where to send the result besides the response (docs/delivery.md). */
   notify: notifySchema.optional(),
+  /** Direct invokes only: the tenant for `{tenant}` in templates (over HTTP it comes from the caller's grant). */
+  tenant: z
+    .string()
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS label such as "cluster-a"')
+    .optional(),
 });
 
 export interface OperationRequest {
@@ -57,6 +63,7 @@ export interface OperationRequest {
   credentials?: string;
   options: OperationOptions;
   notify?: NotifyTargets;
+  tenant?: string;
 }
 
 /** Body (already decoded from JSON or YAML) → OperationRequest, or a RequestError naming every bad field. */
@@ -72,5 +79,6 @@ export function parseRequest(body: unknown): OperationRequest {
     credentials: envelope.credentials,
     options: envelope.options ?? {},
     ...(envelope.notify ? { notify: envelope.notify } : {}),
+    ...(envelope.tenant ? { tenant: envelope.tenant } : {}),
   };
 }

@@ -4,6 +4,24 @@
  */
 import { z } from 'zod';
 import { parseEndpointPolicy, type AllowableClass } from '../net/endpoint-guard.js';
+import { parseGrants, WORKSTATION_GRANT, type Grant } from '../trust/grants.js';
+
+/** How HTTP callers are identified (docs/security.md); `none` only on the workstation stage. */
+export const API_AUTH_MODES = ['iam', 'hmac', 'none'] as const;
+export type ApiAuthMode = (typeof API_AUTH_MODES)[number];
+
+/** The stage that runs on a workstation (`serverless invoke local`, offline); every other stage is deployed. */
+export const WORKSTATION_STAGE = 'local';
+
+/** A comma list of patterns (`*.amazonaws.com`, `minio.internal:9000`); empty entries dropped. */
+function patternList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  return list.length > 0 ? list : undefined;
+}
 
 const runtimeSchema = z.object({
   /** Template turning a manifest's secretName into a credentials reference, e.g. `dir:/secrets/{namespace}/{name}`. */
@@ -33,6 +51,26 @@ const runtimeSchema = z.object({
   API_AUTH_SECRET_REF: z.string().min(1).optional(),
   /** How far a signed request's timestamp may be from now. */
   API_AUTH_WINDOW_SECONDS: z.coerce.number().int().positive().max(3600).default(300),
+  /** The serverless stage; unset reads as deployed, so anything outside the packaged stack fails closed. */
+  BSF_STAGE: z.string().min(1).max(64).optional(),
+  /** `iam`, `hmac` or `none` (local stage only); default: hmac with API_AUTH_SECRET_REF, none locally, else iam. */
+  BSF_API_AUTH: z.enum(API_AUTH_MODES).optional(),
+  /** Namespace grants of HTTP principals (lib/trust/grants.ts), JSON or YAML. Deployed default: none. */
+  API_GRANTS: z.string().min(1).optional(),
+  /** Host patterns every caller-named or server-handed endpoint must match (lib/net/endpoint-guard.ts). */
+  ENDPOINT_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .refine(
+      (value) => (patternList(value) ?? []).every((entry) => /^[a-z0-9*.[\]:-]+$/i.test(entry)),
+      'must be a comma list of host patterns such as "*.amazonaws.com,minio.internal:9000"',
+    ),
+  /** Queue URL patterns a request's notify.sqs may name besides the deployment's own queue. */
+  NOTIFY_SQS_ALLOWED_QUEUES: z.string().optional(),
+  /** Per-tenant/namespace directory under a shared local volume root, e.g. `{tenant}/{namespace}`. */
+  LOCAL_SUBPATH_TEMPLATE: z.string().min(1).max(512).optional(),
+  /** Tests only: accept scrypt parameters weaker than restic's. Refused on every deployed stage. */
+  BSF_ALLOW_WEAK_KDF: z.enum(['0', '1', 'true', 'false']).optional(),
 });
 
 export type RuntimeConfig = {
@@ -43,6 +81,18 @@ export type RuntimeConfig = {
   allowPrivateEndpoints: ReadonlySet<AllowableClass>;
   apiAuthSecretRef?: string;
   apiAuthWindowMs: number;
+  /** The serverless stage, `deployed` when unset. */
+  stage: string;
+  /** The local stage: a developer's machine, where defaults may be open (docs/security.md). */
+  workstation: boolean;
+  apiAuth: ApiAuthMode;
+  /** A reason every HTTP request is refused with 503 (the deployment is wrong, not the caller). */
+  apiAuthProblem?: string;
+  grants: readonly Grant[];
+  endpointAllowedHosts?: readonly string[];
+  notifySqsAllowedQueues?: readonly string[];
+  localSubPathTemplate?: string;
+  allowWeakKdf: boolean;
 };
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -58,6 +108,28 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     throw new Error(`invalid deployment configuration: ${problems}`);
   }
   const values = parsed.data;
+  const stage = values.BSF_STAGE ?? 'deployed';
+  const workstation = stage === WORKSTATION_STAGE;
+  const apiAuth: ApiAuthMode =
+    values.BSF_API_AUTH ?? (values.API_AUTH_SECRET_REF ? 'hmac' : workstation ? 'none' : 'iam');
+  const problems: string[] = [];
+  if (apiAuth === 'none' && !workstation) {
+    problems.push(`BSF_API_AUTH=none is only for the ${WORKSTATION_STAGE} stage (stage is ${stage})`);
+  }
+  const allowWeakKdf = values.BSF_ALLOW_WEAK_KDF === '1' || values.BSF_ALLOW_WEAK_KDF === 'true';
+  if (allowWeakKdf && !workstation) {
+    problems.push(
+      `BSF_ALLOW_WEAK_KDF is only for tests on the ${WORKSTATION_STAGE} stage (stage is ${stage})`,
+    );
+  }
+  let grants: Grant[];
+  try {
+    grants = values.API_GRANTS ? parseGrants(values.API_GRANTS) : workstation ? [WORKSTATION_GRANT] : [];
+  } catch (error) {
+    problems.push((error as Error).message);
+    grants = [];
+  }
+  if (problems.length > 0) throw new Error(`invalid deployment configuration: ${problems.join('; ')}`);
   return {
     credentialsTemplate: values.CREDENTIALS_SOURCE,
     localVolumeRoot: values.LOCAL_VOLUME_ROOT,
@@ -66,5 +138,16 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     allowPrivateEndpoints: parseEndpointPolicy(values.ALLOW_PRIVATE_ENDPOINTS).allow,
     apiAuthSecretRef: values.API_AUTH_SECRET_REF,
     apiAuthWindowMs: values.API_AUTH_WINDOW_SECONDS * 1000,
+    stage,
+    workstation,
+    apiAuth,
+    ...(apiAuth === 'hmac' && !values.API_AUTH_SECRET_REF
+      ? { apiAuthProblem: 'BSF_API_AUTH=hmac but API_AUTH_SECRET_REF is not set' }
+      : {}),
+    grants,
+    endpointAllowedHosts: patternList(values.ENDPOINT_ALLOWED_HOSTS),
+    notifySqsAllowedQueues: patternList(values.NOTIFY_SQS_ALLOWED_QUEUES),
+    localSubPathTemplate: values.LOCAL_SUBPATH_TEMPLATE,
+    allowWeakKdf,
   };
 }

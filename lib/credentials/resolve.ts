@@ -70,10 +70,22 @@ export async function resolveCredentials(
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /**
- * Expands a deployment's template (e.g. `dir:/secrets/{namespace}/{name}`) for a manifest's secretName.
- * Both parts must be Kubernetes names, so a manifest cannot steer the lookup outside the template.
+ * Expands a deployment's template (e.g. `dir:/secrets/{tenant}/{namespace}/{name}`) for a manifest's
+ * secretName. Every part must be a Kubernetes name, so a manifest cannot steer the lookup outside the
+ * template; the tenant comes from the caller's grant (lib/trust), never from the manifest.
  */
-export function referenceFromTemplate(template: string, secret: { name: string; namespace: string }): string {
+export function referenceFromTemplate(
+  template: string,
+  secret: { name: string; namespace: string; tenant?: string },
+): string {
+  if (template.includes('{tenant}') && secret.tenant === undefined) {
+    throw new CredentialsError(
+      'InvalidReference',
+      template,
+      'the CREDENTIALS_SOURCE template names {tenant} but the request has no tenant',
+      'give the caller’s grant a tenant in API_GRANTS (or, for a direct invoke, set the request’s "tenant")',
+    );
+  }
   for (const [field, value] of Object.entries(secret)) {
     if (!K8S_NAME.test(value) || value.length > 253) {
       throw new CredentialsError(
@@ -83,7 +95,10 @@ export function referenceFromTemplate(template: string, secret: { name: string; 
       );
     }
   }
-  return template.replaceAll('{namespace}', secret.namespace).replaceAll('{name}', secret.name);
+  return template
+    .replaceAll('{tenant}', secret.tenant ?? '')
+    .replaceAll('{namespace}', secret.namespace)
+    .replaceAll('{name}', secret.name);
 }
 
 /** Every key the seeds and the spec name for a storage or encryption secret. */

@@ -2,12 +2,17 @@
 import type { RuntimeConfig } from '../config/runtime.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
+import type { Caller, TrustScope } from '../trust/scope.js';
 
 export interface OperationContext {
   /** The invocation's deadline; operations keep a reserve before it for cleanup and answering. */
   deadline: Deadline;
   config: RuntimeConfig;
   log: Log;
+  /** Who is calling; absent means the operator (a direct invoke, the fleet, the CLI). */
+  caller?: Caller;
+  /** Set by runOperation once the request is authorized: the namespace and tenant it acts for. */
+  scope?: TrustScope;
 }
 
 /** Time kept back from the invocation's deadline for probe cleanup and for returning the status. */

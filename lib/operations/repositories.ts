@@ -234,6 +234,7 @@ async function encryptionPassword(
       reference = secret;
     } else {
       const template = scope.context.config.credentialsTemplate;
+      const tenant = scope.context.scope?.tenant ?? scope.request.tenant;
       if (!template)
         throw new CredentialsError(
           'InvalidReference',
@@ -243,6 +244,7 @@ async function encryptionPassword(
       reference = referenceFromTemplate(template, {
         name: secret.name,
         namespace: secret.namespace ?? scope.request.storage.namespace ?? 'default',
+        ...(tenant ? { tenant } : {}),
       });
     }
     let pending = cache.get(reference);

@@ -8,6 +8,8 @@ import { parseRequest, type OperationRequest } from '../config/request.js';
 // Registers the aws-secretsmanager: and aws-ssm: credentials schemes (their SDKs load on first use).
 import '../credentials/aws.js';
 import { deliverResult } from '../delivery/deliver.js';
+import { authorizeRequest } from '../trust/authorize.js';
+import { OPERATOR } from '../trust/scope.js';
 import type { OperationContext } from './context.js';
 import { check } from './check.js';
 import { cleanup } from './cleanup.js';
@@ -44,7 +46,10 @@ export async function runOperation(
   context: OperationContext,
 ): Promise<OperationResult> {
   const request = parseRequest(body);
+  // Before any secret is resolved or any connection made (lib/trust/authorize.ts).
+  const scope = authorizeRequest(request, context.caller ?? OPERATOR, context.config);
   assertProviderSupported(request);
+  context = { ...context, scope };
   const result = await OPERATIONS[name](request, context);
   // After the result exists, so delivery can never lose it; the report rides along in the response.
   const delivery = await deliverResult(result, request.notify, context);

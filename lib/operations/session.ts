@@ -23,6 +23,7 @@ function credentialsReference(
   target: StorageTarget,
   explicit: string | undefined,
   template: string | undefined,
+  tenant: string | undefined,
 ): { reference?: string; problem?: string } {
   if (explicit) return { reference: explicit };
   if (!target.secretName) return {};
@@ -35,6 +36,7 @@ function credentialsReference(
     reference: referenceFromTemplate(template, {
       name: target.secretName,
       namespace: target.namespace ?? 'default',
+      ...(tenant ? { tenant } : {}),
     }),
   };
 }
@@ -53,6 +55,7 @@ export async function resolveSessionCredentials(
       request.storage,
       request.credentials,
       context.config.credentialsTemplate,
+      context.scope?.tenant ?? request.tenant,
     );
     if (chosen.problem) {
       status.set({
@@ -126,6 +129,9 @@ export async function openSession(
         endpoint: request.options.endpoint,
         signal: context.deadline.signal(),
         localVolumeRoot: context.config.localVolumeRoot,
+        localSubPathTemplate: context.config.localSubPathTemplate,
+        requireLocalVolumeRoot: !context.config.workstation,
+        ...(context.scope ? { scope: context.scope } : {}),
       }),
     );
     return { store, credentials };
