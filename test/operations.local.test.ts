@@ -16,7 +16,7 @@ import { silentLog } from '../lib/runtime/log.js';
 let root: string;
 const context = (): OperationContext => ({
   deadline: Deadline.in(20_000),
-  config: loadRuntimeConfig({}),
+  config: loadRuntimeConfig({ BSF_STAGE: 'local', BSF_ALLOW_WEAK_KDF: '1' }),
   log: silentLog,
 });
 const kubestash = (subPath: string, name = 'local-storage', options: Record<string, unknown> = {}) =>

@@ -32,7 +32,7 @@ let root: string;
 
 const context = (): OperationContext => ({
   deadline: Deadline.in(50_000),
-  config: loadRuntimeConfig({}),
+  config: loadRuntimeConfig({ BSF_STAGE: 'local', BSF_ALLOW_WEAK_KDF: '1' }),
   log: silentLog,
 });
 

@@ -28,7 +28,7 @@ const PASSWORD = 'restic on a real server';
 const FAST_KDF = { N: 1024, r: 8, p: 1 };
 const context = (): OperationContext => ({
   deadline: Deadline.in(80_000),
-  config: loadRuntimeConfig({}),
+  config: loadRuntimeConfig({ BSF_STAGE: 'local', BSF_ALLOW_WEAK_KDF: '1' }),
   log: silentLog,
 });
 

@@ -1,28 +1,43 @@
 /**
  * Local directory backend: a KubeStash `local` volume (mountPath + subPath), a Stash `local.mountPath`,
- * an EFS or NFS mount in Lambda. The storage root is `<volume root>/<subPath>`, where the volume root is
- * `LOCAL_VOLUME_ROOT` when the deployment sets it (the function's own mount of the volume, e.g. /mnt/efs)
- * and `mountPath` otherwise (the function runs where the volume is mounted, as the operator's job does).
+ * an EFS or NFS mount in Lambda. The storage root is `<volume root>/<area>/<subPath>`:
+ *
+ * - the volume root is `LOCAL_VOLUME_ROOT`, the function's own mount of the volume (e.g. /mnt/efs).
+ *   Deployed stages require it: a caller's `mountPath` would name any directory of the function's
+ *   filesystem. Only on the workstation stage, without it, `mountPath` is the volume root (the function
+ *   runs where the volume is mounted, as the operator's job does);
+ * - the area is `LOCAL_SUBPATH_TEMPLATE` expanded with the request's tenant and namespace (e.g.
+ *   `{tenant}/{namespace}`), so requests of one namespace never reach another's directories on a
+ *   shared volume; without a template, the volume root itself.
+ *
+ * Nothing may leave the area, checked on every call, not once at creation (a symlink swapped in later
+ * must not lead out): the directory a key lives in is resolved with symlinks followed and must lie
+ * inside the area's real path (itself inside the volume root's), the key's own name is never followed
+ * (O_NOFOLLOW opens, lstat, unlink; links are not objects), and where Linux names an open file in
+ * /proc its real path is checked again after opening. `..`, absolute keys and NUL are refused outright.
+ * What stays open is a directory swapped for a symlink between the check and a `mkdir`: at most an
+ * empty directory, never a file, can land outside.
  *
  * Writes are atomic (a temporary file in the same directory, then rename), `ifNotExists` is an atomic
- * hard link that fails when the name exists, and keys can never leave the root: `..`, absolute keys and
- * symlinks pointing outside are refused.
+ * hard link that fails when the name exists.
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import {
   link,
   lstat,
   mkdir,
+  open,
   readdir,
-  readFile,
+  readlink,
   realpath,
   rename,
   rm,
   stat,
   unlink,
-  writeFile,
+  type FileHandle,
 } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LocalBackend } from '../config/backend.js';
 import type {
   CallOptions,
@@ -87,6 +102,13 @@ function mapFsError(error: unknown, operation: StorageOperation, key?: string): 
         message: `no space left on the volume (${code})`,
         hint: 'free space on the volume or grow it',
       });
+    case 'ELOOP':
+      return new StorageError({
+        ...base,
+        code: 'InvalidConfig',
+        message: `${key ?? 'the storage root'} is a symbolic link (or leads through a broken one)`,
+        hint: 'the local backend does not follow symbolic links for objects; replace the link with the file or directory itself',
+      });
     case 'EISDIR':
       return new StorageError({
         ...base,
@@ -119,20 +141,94 @@ function mapFsError(error: unknown, operation: StorageOperation, key?: string): 
   }
 }
 
-function invalidKey(key: string, why: string): StorageError {
-  return new StorageError({ code: 'InvalidConfig', provider: PROVIDER, key, message: `key "${key}" ${why}` });
+/** O_NOFOLLOW where the platform has it: the last name of a path is never followed when it is a link. */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+/** A FIFO put in the volume must not hang a read: opens never block, and only regular files are objects. */
+const NO_BLOCK = constants.O_NONBLOCK ?? 0;
+
+function fsError(code: string, message: string): Errno {
+  return Object.assign(new Error(message), { code });
 }
 
-/** Keys are `/`-separated, relative, without `.`/`..` segments or NUL. */
-function keySegments(key: string): string[] {
-  if (key.includes('\0')) throw invalidKey(key, 'contains a NUL character');
-  if (key.startsWith('/')) throw invalidKey(key, 'is absolute; keys are relative to the storage root');
-  const segments = key.split('/');
+function invalidPath(what: string, why: string, key?: string): StorageError {
+  return new StorageError({ code: 'InvalidConfig', provider: PROVIDER, key, message: `${what} ${why}` });
+}
+
+/** A relative `/`-separated path without `.`/`..` segments or NUL, as its non-empty segments. */
+function pathSegments(value: string, what: string, key?: string): string[] {
+  if (value.includes('\0')) throw invalidPath(what, 'contains a NUL character', key);
+  if (value.startsWith('/')) throw invalidPath(what, 'is absolute; it must be relative', key);
+  const segments = value.split('/');
   if (segments.some((segment) => segment === '..' || segment === '.'))
-    throw invalidKey(key, 'contains "." or ".." segments');
-  if (segments.some((segment) => segment.includes(TEMP_MARKER)))
-    throw invalidKey(key, 'uses a reserved temporary name');
+    throw invalidPath(what, 'contains "." or ".." segments', key);
   return segments.filter((segment) => segment !== '');
+}
+
+/** Keys are relative to the storage root and never name a temporary file. */
+function keySegments(key: string): string[] {
+  const segments = pathSegments(key, `key "${key}"`, key);
+  if (segments.some((segment) => segment.includes(TEMP_MARKER)))
+    throw invalidPath(`key "${key}"`, 'uses a reserved temporary name', key);
+  return segments;
+}
+
+function isInside(path: string, dir: string): boolean {
+  const rest = relative(dir, path);
+  return rest === '' || (rest !== '..' && !rest.startsWith(`..${sep}`) && !isAbsolute(rest));
+}
+
+/**
+ * Where `path` really leads: its deepest existing ancestor with every symlink resolved, the names that
+ * do not exist yet appended. A name that exists but does not resolve is a dangling link, which a later
+ * mkdir or write would follow: refused (ELOOP).
+ */
+async function realTarget(path: string): Promise<string> {
+  const missing: string[] = [];
+  for (let probe = path; ;) {
+    try {
+      return join(await realpath(probe), ...missing);
+    } catch (error) {
+      const code = (error as Errno).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      const dangling = await lstat(probe).then(
+        (info) => info.isSymbolicLink(),
+        () => false,
+      );
+      if (dangling) throw fsError('ELOOP', 'a dangling symbolic link');
+      const parent = dirname(probe);
+      if (parent === probe) throw error;
+      missing.unshift(basename(probe));
+      probe = parent;
+    }
+  }
+}
+
+/** Linux names an open file's real path in /proc; elsewhere the check made before opening stands alone. */
+async function openedPath(handle: FileHandle): Promise<string | undefined> {
+  const target = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+  return target?.replace(/ \(deleted\)$/, '');
+}
+
+const OUTSIDE_HINT =
+  'a local storage stays inside its volume root (LOCAL_VOLUME_ROOT, and the namespace’s LOCAL_SUBPATH_TEMPLATE directory there): point subPath at a directory inside it, not through a symbolic link leading out';
+
+function escaped(what: string, operation: StorageOperation, key?: string): StorageError {
+  return new StorageError({
+    code: 'PermissionDenied',
+    provider: PROVIDER,
+    operation,
+    key,
+    message: `${what} leads outside the volume`,
+    hint: OUTSIDE_HINT,
+  });
+}
+
+/** The directories a store may not leave. */
+export interface LocalBounds {
+  /** The volume root: nothing resolves outside its real path. */
+  volume: string;
+  /** The request's tenant/namespace directory under it (LOCAL_SUBPATH_TEMPLATE); default: the volume root. */
+  area?: string;
 }
 
 export class LocalStore implements ObjectStore {
@@ -140,51 +236,77 @@ export class LocalStore implements ObjectStore {
   readonly capabilities = { conditionalWrites: true, putReturnsChecksum: false, batchDelete: false };
   readonly location: string;
   readonly #root: string;
+  readonly #volume: string;
+  readonly #area: string;
 
-  constructor(root: string) {
+  /** Without `bounds` the root is its own volume (a store for one directory, as tests and benchmarks make). */
+  constructor(root: string, bounds: LocalBounds = { volume: root }) {
     this.#root = resolve(root);
+    this.#volume = resolve(bounds.volume);
+    this.#area = resolve(bounds.area ?? bounds.volume);
+    if (!isInside(this.#area, this.#volume) || !isInside(this.#root, this.#area))
+      throw invalidPath(`the storage root ${this.#root}`, `is not inside its volume ${this.#area}`);
     this.location = this.#root;
   }
 
   /** Absolute path for a key; refuses anything that would resolve outside the root. */
   #path(key: string): string {
-    const segments = keySegments(key);
-    const path = join(this.#root, ...segments);
-    if (path !== this.#root && !path.startsWith(this.#root + sep))
-      throw invalidKey(key, 'resolves outside the storage root');
+    const path = join(this.#root, ...keySegments(key));
+    if (!isInside(path, this.#root))
+      throw invalidPath(`key "${key}"`, 'resolves outside the storage root', key);
     return path;
   }
 
-  /** Refuses a path whose existing part leads through a symlink out of the root. */
-  async #assertInsideRoot(path: string, key: string): Promise<void> {
-    const rootReal = await realpath(this.#root).catch(() => undefined);
-    // A missing root has nothing below it that could be a symlink.
-    if (rootReal === undefined) return;
-    let probe = path;
-    while (probe !== this.#root) {
-      const real = await realpath(probe).catch((error: Errno) =>
-        error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : Promise.reject(error),
-      );
-      if (real !== undefined) {
-        if (real !== rootReal && !real.startsWith(rootReal + sep))
-          throw invalidKey(key, 'leads through a symlink outside the storage root');
-        return;
-      }
-      probe = dirname(probe);
+  /** The area's real path, inside the volume root's: resolved on every call, so a link swapped in later counts. */
+  async #fence(operation: StorageOperation): Promise<string> {
+    const volume = await realTarget(this.#volume);
+    if (this.#area === this.#volume) return volume;
+    const area = await realTarget(this.#area);
+    if (!isInside(area, volume)) throw escaped('the namespace’s directory', operation);
+    return area;
+  }
+
+  async #assertInside(path: string, fence: string, operation: StorageOperation, key?: string): Promise<void> {
+    if (!isInside(await realTarget(path), fence))
+      throw escaped(key === undefined ? 'the storage root' : `key "${key}"`, operation, key);
+  }
+
+  /** The fence, once the root is checked to lie inside it. */
+  async #checkedRoot(operation: StorageOperation): Promise<string> {
+    try {
+      const fence = await this.#fence(operation);
+      await this.#assertInside(this.#root, fence, operation);
+      return fence;
+    } catch (error) {
+      throw mapFsError(error, operation);
     }
   }
 
-  async #resolved(key: string, operation: StorageOperation): Promise<string> {
+  /** A key's path once its directory is checked to lie inside the fence; its own name is never followed. */
+  async #resolved(key: string, operation: StorageOperation): Promise<{ path: string; fence: string }> {
     const path = this.#path(key);
     try {
-      await this.#assertInsideRoot(path, key);
+      const fence = await this.#fence(operation);
+      await this.#assertInside(path === this.#root ? path : dirname(path), fence, operation, key);
+      return { path, fence };
     } catch (error) {
       throw mapFsError(error, operation, key);
     }
-    return path;
+  }
+
+  /** After opening: the file really is inside (a directory swapped for a link after the check is caught here). */
+  async #assertOpenedInside(
+    handle: FileHandle,
+    fence: string,
+    operation: StorageOperation,
+    key: string,
+  ): Promise<void> {
+    const opened = await openedPath(handle);
+    if (opened !== undefined && !isInside(opened, fence)) throw escaped(`key "${key}"`, operation, key);
   }
 
   async bucketExists(): Promise<boolean> {
+    await this.#checkedRoot('bucketExists');
     try {
       const info = await stat(this.#root);
       if (!info.isDirectory()) {
@@ -212,10 +334,11 @@ export class LocalStore implements ObjectStore {
   }
 
   async stat(key: string): Promise<ObjectInfo> {
-    const path = await this.#resolved(key, 'stat');
+    const { path } = await this.#resolved(key, 'stat');
     try {
-      const info = await stat(path);
-      if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+      const info = await lstat(path);
+      if (info.isSymbolicLink()) throw fsError('ELOOP', 'a symbolic link');
+      if (!info.isFile()) throw fsError('ENOENT', 'not a file');
       return { key, size: info.size, lastModified: info.mtime };
     } catch (error) {
       throw await this.#notFoundSubject(mapFsError(error, 'stat', key));
@@ -223,22 +346,36 @@ export class LocalStore implements ObjectStore {
   }
 
   async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
-    const path = await this.#resolved(key, 'get');
+    const { path, fence } = await this.#resolved(key, 'get');
+    let handle: FileHandle | undefined;
     try {
-      return await readFile(path, { signal: options.signal });
+      handle = await open(path, constants.O_RDONLY | NO_FOLLOW | NO_BLOCK);
+      await this.#assertOpenedInside(handle, fence, 'get', key);
+      const info = await handle.stat();
+      if (info.isDirectory()) throw fsError('EISDIR', 'a directory');
+      if (!info.isFile()) throw fsError('ENOENT', 'not a file');
+      return await handle.readFile({ signal: options.signal });
     } catch (error) {
       throw await this.#notFoundSubject(mapFsError(error, 'get', key));
+    } finally {
+      await handle?.close();
     }
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    const path = await this.#resolved(key, 'put');
+    const { path, fence } = await this.#resolved(key, 'put');
     if (!(await this.bucketExists())) throw this.#missingRoot('put', key);
     const dir = dirname(path);
     const temp = join(dir, `${TEMP_MARKER}${randomBytes(8).toString('hex')}`);
     try {
       await mkdir(dir, { recursive: true });
-      await writeFile(temp, body, { signal: options.signal, flag: 'wx' });
+      const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NO_FOLLOW);
+      try {
+        await this.#assertOpenedInside(handle, fence, 'put', key);
+        await handle.writeFile(body, { signal: options.signal });
+      } finally {
+        await handle.close();
+      }
       if (options.ifNotExists) {
         // link() fails with EEXIST atomically, also on NFS: exactly one concurrent creator wins.
         await link(temp, path);
@@ -254,10 +391,10 @@ export class LocalStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    const path = await this.#resolved(key, 'delete');
+    const { path } = await this.#resolved(key, 'delete');
     try {
       const info = await lstat(path);
-      if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      if (info.isDirectory()) throw fsError('EISDIR', 'is a directory');
       await unlink(path);
     } catch (error) {
       if ((error as Errno).code === 'ENOENT' || (error as Errno).code === 'ENOTDIR') return;
@@ -267,6 +404,20 @@ export class LocalStore implements ObjectStore {
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     for (const key of keys) await this.delete(key);
+  }
+
+  /** Directories (keys relative to the root) inside the fence, as restic's local init makes them; existing ones stay. */
+  async makeDirectories(keys: readonly string[], mode = 0o700): Promise<void> {
+    const fence = await this.#checkedRoot('put');
+    for (const key of keys) {
+      const path = this.#path(key);
+      try {
+        await this.#assertInside(path, fence, 'put', key);
+        await mkdir(path, { recursive: true, mode });
+      } catch (error) {
+        throw mapFsError(error, 'put', key);
+      }
+    }
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
@@ -281,7 +432,8 @@ export class LocalStore implements ObjectStore {
     const prefixes: string[] = [];
     let more = false;
     try {
-      for await (const entry of this.#walk(startKey, prefix, options.delimiter === '/')) {
+      const fence = await this.#fence('list');
+      for await (const entry of this.#walk(startKey, prefix, options.delimiter === '/', fence)) {
         const name = entry.prefix ?? entry.object.key;
         if (after !== undefined && name <= after) continue;
         if (objects.length + prefixes.length >= limit) {
@@ -303,16 +455,19 @@ export class LocalStore implements ObjectStore {
 
   /**
    * Yields keys under `dirKey` in byte order of the full key. Sorting names with a `/` appended to
-   * directories gives that order ("a-c" < "a/b" because "-" < "/").
+   * directories gives that order ("a-c" < "a/b" because "-" < "/"). Links are neither objects nor
+   * directories to descend into, and every directory is checked against the fence before it is read.
    */
   async *#walk(
     dirKey: string,
     prefix: string,
     folded: boolean,
+    fence: string,
   ): AsyncGenerator<{ prefix: string; object?: undefined } | { prefix?: undefined; object: ObjectInfo }> {
     const dirPath = dirKey === '' ? this.#root : this.#path(dirKey);
     let entries;
     try {
+      await this.#assertInside(dirPath, fence, 'list', dirKey === '' ? undefined : dirKey);
       entries = await readdir(dirPath, { withFileTypes: true });
     } catch (error) {
       if ((error as Errno).code === 'ENOENT' || (error as Errno).code === 'ENOTDIR') return;
@@ -331,10 +486,10 @@ export class LocalStore implements ObjectStore {
           yield { prefix: asDir };
           continue;
         }
-        yield* this.#walk(key, prefix, folded);
+        yield* this.#walk(key, prefix, folded, fence);
       } else if (key.startsWith(prefix)) {
-        const info = await stat(join(dirPath, entry.name)).catch(() => undefined);
-        if (info) yield { object: { key, size: info.size, lastModified: info.mtime } };
+        const info = await lstat(join(dirPath, entry.name)).catch(() => undefined);
+        if (info?.isFile()) yield { object: { key, size: info.size, lastModified: info.mtime } };
       }
     }
   }
@@ -362,7 +517,64 @@ export class LocalStore implements ObjectStore {
   async close(): Promise<void> {}
 }
 
+/** A Kubernetes namespace or a grant's tenant: a DNS name, so always one safe path segment. */
+const SCOPE_VALUE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+function refused(message: string, hint: string): StorageError {
+  return new StorageError({ code: 'InvalidConfig', provider: PROVIDER, operation: 'connect', message, hint });
+}
+
+/** The volume root: the deployment's own mount; a request's mountPath only on the workstation stage. */
+function volumeRootOf(backend: LocalBackend, context: StoreContext): string {
+  if (context.localVolumeRoot) return context.localVolumeRoot;
+  if (context.requireLocalVolumeRoot) {
+    throw refused(
+      'local storages are not enabled on this deployment (LOCAL_VOLUME_ROOT is not set); a request’s mountPath is never used here',
+      'set LOCAL_VOLUME_ROOT to the function’s own mount of the volume (an EFS access point at /mnt/efs in Lambda)',
+    );
+  }
+  return backend.mountPath;
+}
+
+/**
+ * LOCAL_SUBPATH_TEMPLATE with the request's `{tenant}` and `{namespace}`, as path segments. A template
+ * that needs a value the request's scope lacks is refused rather than collapsed into a shared directory.
+ */
+export function expandSubPathTemplate(template: string, scope: StoreContext['scope']): string[] {
+  const expanded = template.replace(/\{([^{}]*)\}/g, (_match, field: string) => {
+    if (field !== 'tenant' && field !== 'namespace') {
+      throw refused(
+        `LOCAL_SUBPATH_TEMPLATE uses an unknown placeholder {${field}}`,
+        'LOCAL_SUBPATH_TEMPLATE may use {tenant} and {namespace}, e.g. "{tenant}/{namespace}"',
+      );
+    }
+    const value = scope?.[field];
+    if (value === undefined) {
+      throw refused(
+        `LOCAL_SUBPATH_TEMPLATE needs the request’s ${field}, and it has none`,
+        field === 'tenant'
+          ? 'give the caller’s grant a tenant in API_GRANTS (a direct invoke names it in the request’s "tenant")'
+          : 'the namespace comes from the storage’s metadata.namespace',
+      );
+    }
+    if (value.length > 253 || !SCOPE_VALUE.test(value))
+      throw refused(
+        `the request’s ${field} "${value}" is not a DNS name`,
+        'use a Kubernetes namespace or tenant name',
+      );
+    return value;
+  });
+  const segments = pathSegments(expanded, 'LOCAL_SUBPATH_TEMPLATE');
+  if (segments.length === 0 || /[{}]/.test(expanded))
+    throw refused('LOCAL_SUBPATH_TEMPLATE expands to no usable directory', 'use e.g. "{tenant}/{namespace}"');
+  return segments;
+}
+
 export async function createStore(backend: LocalBackend, context: StoreContext): Promise<ObjectStore> {
-  const volumeRoot = context.localVolumeRoot ?? backend.mountPath;
-  return new LocalStore(backend.subPath ? join(volumeRoot, backend.subPath) : volumeRoot);
+  const volume = volumeRootOf(backend, context);
+  const area = context.localSubPathTemplate
+    ? join(volume, ...expandSubPathTemplate(context.localSubPathTemplate, context.scope))
+    : volume;
+  const subPath = backend.subPath ? pathSegments(backend.subPath, 'subPath') : [];
+  return new LocalStore(join(area, ...subPath), { volume, area });
 }

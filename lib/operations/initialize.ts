@@ -5,6 +5,7 @@
  */
 import type { OperationRequest } from '../config/request.js';
 import { isAlreadyExists } from '../backends/errors.js';
+import { assertKdfStrength } from '../restic/options.js';
 import { ConditionType } from '../status/conditions.js';
 import type { OperationContext } from './context.js';
 import { markerFor } from './markers/index.js';
@@ -15,7 +16,12 @@ import type { ListPage } from '../backends/object-store.js';
 
 const FOREIGN_DATA_SAMPLE = 10;
 
-export function initialize(request: OperationRequest, context: OperationContext): Promise<OperationResult> {
+export async function initialize(
+  request: OperationRequest,
+  context: OperationContext,
+): Promise<OperationResult> {
+  // A caller's mistake (400) before anything is opened; it covers Stash's repository and options.repositories.
+  assertKdfStrength(request.options.kdf, context.config.allowWeakKdf);
   return withStorage('initialize', request, context, async (scope) => {
     const { store, status, prefix, deadline } = scope;
     const marker = markerFor(request.storage);

@@ -20,6 +20,12 @@ export const TARGET_MS = 500;
 export const TARGET_MEMORY = 60 * 1024 * 1024;
 /** restic's fallback when calibration fails (crypto/kdf.go DefaultKDFParams). */
 export const DEFAULT_PARAMS: KdfParams = { N: 16384, r: 8, p: 1 };
+/**
+ * The weakest parameters a caller may ask for (options.kdf): what restic's calibration starts from
+ * before it measures (simple-scrypt Calibrate: r = 8, p = 1, N = the largest power of two with
+ * 128·r·N under 60 MiB). restic itself opens anything scrypt accepts, so this bound is ours to keep.
+ */
+export const MINIMUM_PARAMS: KdfParams = { N: 32768, r: 8, p: 1 };
 /** Largest working memory we let scrypt use (Node's default maxmem of 32 MiB is too small for N=32768, r=8). */
 const MAX_MEMORY = 512 * 1024 * 1024;
 
@@ -35,6 +41,13 @@ export function checkParams(params: KdfParams): string | undefined {
   if (r * p >= 2 ** 30) return 'r·p must be below 2^30';
   if (memoryOf(params) > MAX_MEMORY) return `N·r needs more than ${MAX_MEMORY / 1024 / 1024} MiB`;
   return undefined;
+}
+
+/** Why a parameter set is weaker than restic's own key files (each of N, r, p at least MINIMUM_PARAMS'), or undefined. */
+export function weakness(params: KdfParams): string | undefined {
+  const { N, r, p } = MINIMUM_PARAMS;
+  if (params.N >= N && params.r >= r && params.p >= p) return undefined;
+  return `scrypt parameters weaker than restic's own key files: expected N ≥ ${N}, r ≥ ${r}, p ≥ ${p} (or no kdf, to calibrate as restic does)`;
 }
 
 function memoryOf({ N, r, p }: KdfParams): number {

@@ -4,8 +4,9 @@
  * `<prefix>/<repository path>/repository/v1/<session>/<component>/` (kubestash-layout.md §3.4).
  */
 import { z } from 'zod';
+import { RequestError } from '../api/request-error.js';
 import { prefixSchema } from '../config/backend.js';
-import { checkParams } from './kdf.js';
+import { checkParams, weakness, type KdfParams } from './kdf.js';
 
 const pathSegment = z
   .string()
@@ -55,6 +56,20 @@ export const resticOptionsShape = {
   /** initialize: fixed scrypt parameters for the key file instead of restic-strength calibration. */
   kdf: kdfSchema.optional(),
 };
+
+/**
+ * options.kdf may not be weaker than restic's own key files: otherwise a caller could have a key file
+ * for someone else's password written to storage it reads, and guess that password offline at a
+ * fraction of restic's cost. Only tests on the workstation stage (BSF_ALLOW_WEAK_KDF) may ask for less.
+ * Checked by the operation, which has the deployment's configuration that request parsing has not.
+ */
+export function assertKdfStrength(kdf: KdfParams | undefined, allowWeak: boolean): void {
+  const problem = kdf && !allowWeak ? weakness(kdf) : undefined;
+  if (problem === undefined) return;
+  throw new RequestError('InvalidRequest', `invalid request: options.kdf: ${problem}`, [
+    { path: 'options.kdf', message: problem },
+  ]);
+}
 
 /** The repository's key prefix relative to the storage prefix. */
 export function repositoryPath(request: RepositoryRequest): string {
