@@ -74,7 +74,7 @@ function verifies(headers: Record<string, unknown>, body: string): boolean {
 }
 
 describe('initialize and check with webhook and queue delivery, through the handlers', () => {
-  it('delivers both results to the signed webhook and the queue, and reports it in the response', async () => {
+  it('delivers both results to the request’s signed webhook and queue, and reports them under `requested`', async () => {
     const notify = {
       webhook: { url: `${receiver.url}/status`, secret: 'aws-secretsmanager:bsf/webhook' },
       sqs: { queueUrl },
@@ -93,13 +93,15 @@ describe('initialize and check with webhook and queue delivery, through the hand
       [checked, 'check'],
     ] as const) {
       expect(result.status.phase).toBe('Ready');
-      expect(result.delivery?.webhook).toMatchObject({
+      // The request's own targets (the deployment names none here).
+      expect(result.delivery?.webhook).toBeUndefined();
+      expect(result.delivery?.requested?.webhook).toMatchObject({
         delivered: true,
         signed: true,
         attempts: 1,
         target: `${receiver.url}/status`,
       });
-      expect(result.delivery?.sqs).toMatchObject({ delivered: true, target: queueUrl });
+      expect(result.delivery?.requested?.sqs).toMatchObject({ delivered: true, target: queueUrl });
       const hook = receiver.requests.find(
         (request) => request.headers['x-bsf-event-id'] === result.delivery?.eventId,
       );
@@ -171,8 +173,12 @@ describe('initialize and check with webhook and queue delivery, through the hand
         lambdaContext(),
       )) as Response;
       expect(result.status.phase).toBe('Ready');
-      expect(result.delivery?.webhook).toMatchObject({ delivered: false, httpStatus: 410, attempts: 1 });
-      expect(result.delivery?.sqs).toMatchObject({
+      expect(result.delivery?.requested?.webhook).toMatchObject({
+        delivered: false,
+        httpStatus: 410,
+        attempts: 1,
+      });
+      expect(result.delivery?.requested?.sqs).toMatchObject({
         delivered: false,
         error: 'SQS refused the message (QueueDoesNotExist)',
       });
@@ -185,9 +191,9 @@ describe('initialize and check with webhook and queue delivery, through the hand
         lambdaContext(),
       )) as Response;
       expect(noSecret.status.phase).toBe('Ready');
-      expect(noSecret.delivery?.webhook?.delivered).toBe(false);
-      expect(noSecret.delivery?.webhook?.attempts).toBe(0);
-      expect(noSecret.delivery?.webhook?.error).toMatch(/aws-secretsmanager:bsf\/absent/);
+      expect(noSecret.delivery?.requested?.webhook?.delivered).toBe(false);
+      expect(noSecret.delivery?.requested?.webhook?.attempts).toBe(0);
+      expect(noSecret.delivery?.requested?.webhook?.error).toMatch(/aws-secretsmanager:bsf\/absent/);
     } finally {
       receiver.setFaults(() => undefined);
     }

@@ -165,7 +165,7 @@ describe('guarded agents, checkEndpoint and the fetch dispatcher', () => {
       { deadline },
     );
     expect(metadata).toMatchObject({ delivered: false, attempts: 1 });
-    expect(metadata.error).toMatch(/refuses/);
+    expect(metadata.error).toMatch(/not allowed: 169\.254\.169\.254 is a cloud metadata service address/);
     process.env[POLICY_SETTING] = '';
     const before = target.hits();
     const loopback = await deliverWebhook(
@@ -173,6 +173,7 @@ describe('guarded agents, checkEndpoint and the fetch dispatcher', () => {
       { deadline },
     );
     expect(loopback).toMatchObject({ delivered: false, attempts: 1 });
+    expect(loopback.error).toMatch(/ALLOW_PRIVATE_ENDPOINTS=loopback/);
     expect(target.hits()).toBe(before);
     process.env[POLICY_SETTING] = 'loopback';
     expect(
@@ -222,6 +223,8 @@ describe.each(TARGETS.map((t) => [t.provider, t] as const))(
       proxy.setFaults(() => undefined);
       const refused = await check(await requestVia(target, proxy.url));
       expect(refusedCondition(refused), JSON.stringify(refused.status.conditions)).toBeDefined();
+      // The hint names the class that would allow it: loopback, never "private".
+      expect(JSON.stringify(refusedCondition(refused))).toMatch(/ALLOW_PRIVATE_ENDPOINTS=loopback/);
       expect(proxy.stats().connections).toBe(0);
       process.env[POLICY_SETTING] = 'loopback';
       const allowed = await check(await requestVia(target, proxy.url));

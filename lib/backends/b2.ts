@@ -63,7 +63,7 @@ import { md5HexToBase64 } from './object-store.js';
 import type { StoreContext } from './registry.js';
 import { provesNotProcessed, retrying } from './retry.js';
 import { sleep } from '../runtime/deadline.js';
-import { guardGlobalAgents } from '../net/endpoint-guard.js';
+import { guardGlobalAgents, storageAgents } from '../net/endpoint-guard.js';
 
 const PROVIDER = 'b2';
 const DEFAULT_MAX_CONNECTIONS = 5;
@@ -143,9 +143,14 @@ export class B2Store implements ObjectStore {
     });
   }
 
-  /** Per-request axios settings: the deadline, and no hidden retries (a retried POST is not idempotent). */
+  /**
+   * Per-request axios settings: the deadline, no hidden retries (a retried POST is not idempotent),
+   * and the guarded storage agents, so the authorize URL and the API, download and upload URLs B2
+   * hands back connect only where the endpoint guard (and ENDPOINT_ALLOWED_HOSTS) allows.
+   */
   #axios(signal: AbortSignal | undefined): Record<string, unknown> {
-    return { signal, 'axios-retry': { retries: 0 } };
+    const agents = storageAgents();
+    return { signal, 'axios-retry': { retries: 0 }, httpAgent: agents.http, httpsAgent: agents.https };
   }
 
   #context(
@@ -733,7 +738,7 @@ function requireSecret(context: StoreContext, name: 'B2_ACCOUNT_ID' | 'B2_ACCOUN
 
 /** No network here: the key is authorized on the first call, so its failures are that call's status. */
 export async function createStore(backend: B2Backend, context: StoreContext): Promise<ObjectStore> {
-  // axios connects through Node's global agents (the API and download URLs come from B2): guard them.
+  // Every request carries the storage agents (#axios); the global agents are guarded too, as a backstop.
   guardGlobalAgents();
   return new B2Store({
     bucket: backend.bucket,

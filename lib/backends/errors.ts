@@ -2,6 +2,7 @@
  * One portable error for every backend. Each adapter maps its SDK's failures to a `code` in one table;
  * everything above lib/backends branches on `code` (and `subject`), never on a message.
  */
+import { endpointRefusalOf } from '../net/endpoint-guard.js';
 
 export const ERROR_CODES = [
   'NotFound',
@@ -146,14 +147,18 @@ export function classifyTransportError(error: unknown): StorageErrorInit | undef
     };
   }
   switch (code) {
-    // lib/net/endpoint-guard.ts refused the connection: a metadata, link-local or not-allowed private address.
-    case 'ERR_ENDPOINT_REFUSED':
+    // lib/net/endpoint-guard.ts refused the connection: its reason and hint name the setting at stake.
+    case 'ERR_ENDPOINT_REFUSED': {
+      const refusal = endpointRefusalOf(err);
       return {
         code: 'InvalidConfig',
-        message: `the endpoint is not allowed: its address is ${refusedClass(err) ?? 'metadata, link-local or private'} and refused`,
-        hint: 'use the storage’s public endpoint; an in-VPC or on-premises endpoint needs ALLOW_PRIVATE_ENDPOINTS=private in the deployment',
+        message: `the endpoint is not allowed: ${refusal?.reason ?? 'its address or host is refused by the deployment'}`,
+        hint:
+          refusal?.hint ??
+          'use the storage’s own endpoint; the deployment decides which endpoints are allowed (ALLOW_PRIVATE_ENDPOINTS, ENDPOINT_ALLOWED_HOSTS)',
         retryable: false,
       };
+    }
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return {
@@ -192,13 +197,6 @@ export function classifyTransportError(error: unknown): StorageErrorInit | undef
     default:
       return undefined;
   }
-}
-
-function refusedClass(error: { cause?: unknown }): string | undefined {
-  const own = (error as { addressClass?: unknown }).addressClass;
-  const inner = (error.cause as { addressClass?: unknown } | undefined)?.addressClass;
-  const found = own ?? inner;
-  return typeof found === 'string' ? found : undefined;
 }
 
 /** Last resort: anything an adapter did not recognise. Carries no message text from the SDK. */

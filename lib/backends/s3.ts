@@ -63,7 +63,7 @@ import {
 import type { StoreContext } from './registry.js';
 import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
 import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './s3-errors.js';
-import { guardAgent } from '../net/endpoint-guard.js';
+import { guardAgent, HOSTS_SETTING, listedEndpoint } from '../net/endpoint-guard.js';
 
 const PROVIDER = 's3';
 const DEFAULT_REGION = 'us-east-1';
@@ -641,16 +641,38 @@ function credentialsFrom(context: StoreContext): S3StoreSettings['credentials'] 
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
+/**
+ * No keys in the secret means the function's own AWS role (so do keys equal to the role's, which an
+ * `env:` reference can hand over): its session token must never reach a server that is not AWS unless
+ * the deployment names that server in ENDPOINT_ALLOWED_HOSTS itself ("any host" is not enough).
+ */
+function refuseRoleCredentialsFor(endpoint: S3Endpoint, credentials: S3StoreSettings['credentials']): void {
+  const role = process.env.AWS_ACCESS_KEY_ID;
+  const functionsOwn = credentials === undefined || (role !== undefined && credentials.accessKeyId === role);
+  if (!functionsOwn || endpoint.url === undefined || listedEndpoint(endpoint.url)) return;
+  const host = new URL(endpoint.url).host;
+  throw new StorageError({
+    code: 'InvalidConfig',
+    provider: PROVIDER,
+    operation: 'connect',
+    message: `the function's own AWS credentials are not sent to the custom endpoint ${host}`,
+    hint: `put the endpoint's own access keys in the storage secret (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or, if the deployment trusts the endpoint with its role, add ${new URL(endpoint.url).hostname} to ${HOSTS_SETTING}`,
+    retryable: false,
+  });
+}
+
 export async function createStore(backend: S3Backend, context: StoreContext): Promise<ObjectStore> {
   const endpoint = resolveS3Endpoint(backend.endpoint, context.endpoint);
   const configuredRegion = backend.region?.trim() || undefined;
   const caPem = context.credentials.reveal('CA_CERT_DATA')?.trim() || undefined;
+  const credentials = credentialsFrom(context);
+  refuseRoleCredentialsFor(endpoint, credentials);
   return new S3Store({
     bucket: backend.bucket,
     endpoint,
     region: configuredRegion ?? endpoint.hostRegion ?? DEFAULT_REGION,
     regionPinned: configuredRegion !== undefined,
-    credentials: credentialsFrom(context),
+    credentials,
     caPem,
     insecureTLS: backend.insecureTLS,
     maxConnections: backend.maxConnections,

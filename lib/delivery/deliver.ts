@@ -1,19 +1,28 @@
 /**
- * After an operation: send its result to every configured sink, side by side, and say what happened.
- * Delivery never throws and never replaces the result: the caller returns the status either way, with a
+ * After an operation: send its result to every sink, side by side, and say what happened. Delivery
+ * never throws and never replaces the result: the caller returns the status either way, with a
  * `delivery` report naming each sink, whether it got the event, and why not.
+ *
+ * The deployment's own targets get every result (lib/delivery/targets.ts); a request's own targets
+ * come in addition, within the deployment's lists, and are reported apart under `requested`. Only the
+ * deployment chooses signing secrets: a request's webhook is sent unsigned unless the operator (a
+ * direct invoke) names a secret, since the deployment's secret signs what its own receiver trusts and
+ * a caller holding signed events could replay them there (docs/delivery.md).
  */
 import { randomUUID } from 'node:crypto';
+import type { RuntimeConfig } from '../config/runtime.js';
 import { CredentialsError, resolveCredentials } from '../credentials/resolve.js';
 import type { OperationResult } from '../operations/result.js';
 import type { StorageIdentity } from '../operations/identity.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
-import { sendToQueue, type QueueOutcome } from './sqs.js';
+import type { Caller } from '../trust/scope.js';
+import { sendToQueue, type QueueMessage, type QueueOrigin, type QueueOutcome } from './sqs.js';
 import {
-  chooseTargets,
   deploymentTargets,
-  requestWebhookAllowed,
+  requestedQueueProblem,
+  requestedTargetRules,
+  requestedWebhookProblem,
   WEBHOOK_SECRET_KEY,
   type NotifyTargets,
 } from './targets.js';
@@ -21,13 +30,21 @@ import { deliverWebhook, displayUrl, type RetryPolicy, type WebhookOutcome } fro
 
 export interface DeliveryReport {
   eventId: string;
+  /** The deployment's webhook (NOTIFY_WEBHOOK_URL): every result goes there. */
   webhook?: WebhookOutcome;
+  /** The deployment's queue (NOTIFY_SQS_QUEUE_URL): every result goes there. */
   sqs?: QueueOutcome;
+  /** The request's own targets (its `notify` section), sent in addition or refused, with the reason. */
+  requested?: { webhook?: WebhookOutcome; sqs?: QueueOutcome };
 }
 
 export interface DeliveryContext {
   deadline: Deadline;
   log: Log;
+  /** The stage (workstation or deployed) and NOTIFY_SQS_ALLOWED_QUEUES. */
+  config: Pick<RuntimeConfig, 'workstation' | 'notifySqsAllowedQueues'>;
+  /** Who asked; absent: the operator (direct invoke, fleet, CLI). */
+  caller?: Caller;
 }
 
 export interface DeliveryOptions {
@@ -58,6 +75,23 @@ export function eventBody(result: OperationResult, eventId: string): string {
   });
 }
 
+/** The queue message of one event: the body, and attributes to filter on without parsing it. */
+function queueMessage(result: OperationResult, eventId: string, body: string): QueueMessage {
+  return {
+    body,
+    attributes: {
+      eventId,
+      operation: result.operation,
+      provider: result.storage.provider,
+      phase: result.status.phase,
+      storage: storageKey(result.storage),
+      kind: result.storage.kind,
+    },
+    groupKey: storageKey(result.storage),
+    deduplicationId: eventId,
+  };
+}
+
 async function webhookSecret(
   reference: string,
   deadline: Deadline,
@@ -74,33 +108,38 @@ async function webhookSecret(
   }
 }
 
-async function toWebhook(
-  target: NonNullable<NotifyTargets['webhook']>,
-  eventId: string,
-  eventType: string,
-  body: string,
-  deadline: Deadline,
-  policy: Partial<RetryPolicy> | undefined,
-): Promise<WebhookOutcome> {
-  let secret: string | undefined;
-  if (target.secret) {
-    const resolved = await webhookSecret(target.secret, deadline);
-    if (resolved.error) {
-      return {
-        sink: 'webhook',
-        target: displayUrl(target.url),
-        delivered: false,
-        signed: true,
-        attempts: 0,
-        error: resolved.error,
-      };
-    }
-    secret = resolved.secret;
-  }
-  return deliverWebhook({ url: target.url, secret, eventId, eventType, body }, { deadline, policy });
+/** A webhook outcome for a target that was never tried. */
+function notSent(url: string, signed: boolean, error: string): WebhookOutcome {
+  return { sink: 'webhook', target: displayUrl(url), delivered: false, signed, attempts: 0, error };
 }
 
-/** Sends `result` to the chosen sinks; undefined when there are none. */
+interface Send {
+  eventId: string;
+  eventType: string;
+  body: string;
+  message: QueueMessage;
+  deadline: Deadline;
+  policy: Partial<RetryPolicy> | undefined;
+}
+
+async function toWebhook(target: NonNullable<NotifyTargets['webhook']>, send: Send): Promise<WebhookOutcome> {
+  let secret: string | undefined;
+  if (target.secret) {
+    const resolved = await webhookSecret(target.secret, send.deadline);
+    if (resolved.error) return notSent(target.url, true, resolved.error);
+    secret = resolved.secret;
+  }
+  return deliverWebhook(
+    { url: target.url, secret, eventId: send.eventId, eventType: send.eventType, body: send.body },
+    { deadline: send.deadline, policy: send.policy },
+  );
+}
+
+function toQueue(queueUrl: string, send: Send, origin: QueueOrigin): Promise<QueueOutcome> {
+  return sendToQueue(queueUrl, send.message, send.deadline.signal(), origin);
+}
+
+/** Sends `result` to the deployment's targets and the request's allowed ones; undefined when there are none. */
 export async function deliverResult(
   result: OperationResult,
   requested: NotifyTargets | undefined,
@@ -108,55 +147,68 @@ export async function deliverResult(
   options: DeliveryOptions = {},
 ): Promise<DeliveryReport | undefined> {
   const deployment = options.deployment ?? deploymentTargets();
-  const targets = chooseTargets(requested, deployment);
-  if (!targets.webhook && !targets.sqs) return undefined;
+  if (!deployment.webhook && !deployment.sqs && !requested?.webhook && !requested?.sqs) return undefined;
+  const rules = requestedTargetRules(context.config, context.caller);
   const eventId = options.eventId ?? randomUUID();
   const body = eventBody(result, eventId);
-  const deadline = context.deadline.reserve(ANSWER_RESERVE_MS);
-  const report: DeliveryReport = { eventId };
+  const send: Send = {
+    eventId,
+    eventType: `${result.operation}.completed`,
+    body,
+    message: queueMessage(result, eventId, body),
+    deadline: context.deadline.reserve(ANSWER_RESERVE_MS),
+    policy: options.policy,
+  };
 
-  const webhook = targets.webhook;
-  const fromRequest =
-    webhook !== undefined && webhook === requested?.webhook && webhook.url !== deployment.webhook?.url;
-  const [webhookOutcome, queueOutcome] = await Promise.all([
-    webhook
-      ? fromRequest && !requestWebhookAllowed(webhook.url)
-        ? Promise.resolve<WebhookOutcome>({
-            sink: 'webhook',
-            target: displayUrl(webhook.url),
-            delivered: false,
-            signed: webhook.secret !== undefined,
-            attempts: 0,
-            error: 'webhook host is not in NOTIFY_WEBHOOK_ALLOWED_HOSTS',
-          })
-        : toWebhook(webhook, eventId, `${result.operation}.completed`, body, deadline, options.policy)
-      : undefined,
-    targets.sqs
-      ? sendToQueue(
-          targets.sqs.queueUrl,
-          {
-            body,
-            attributes: {
-              eventId,
-              operation: result.operation,
-              provider: result.storage.provider,
-              phase: result.status.phase,
-              storage: storageKey(result.storage),
-              kind: result.storage.kind,
-            },
-            groupKey: storageKey(result.storage),
-            deduplicationId: eventId,
-          },
-          deadline.signal(),
-        )
-      : undefined,
+  const ownWebhook = deployment.webhook ? toWebhook(deployment.webhook, send) : undefined;
+  const ownQueue = deployment.sqs ? toQueue(deployment.sqs.queueUrl, send, 'deployment') : undefined;
+
+  let theirWebhook: Promise<WebhookOutcome> | undefined;
+  const hook = requested?.webhook;
+  if (hook) {
+    const problem =
+      hook.secret !== undefined && !rules.secretsAllowed
+        ? 'notify.webhook.secret is taken from the operator only; the deployment chooses signing secrets'
+        : requestedWebhookProblem(hook.url, rules);
+    if (problem) theirWebhook = Promise.resolve(notSent(hook.url, hook.secret !== undefined, problem));
+    else if (ownWebhook && hook.url === deployment.webhook?.url) theirWebhook = ownWebhook;
+    else theirWebhook = toWebhook({ url: hook.url, ...(hook.secret ? { secret: hook.secret } : {}) }, send);
+  }
+  let theirQueue: Promise<QueueOutcome> | undefined;
+  const queue = requested?.sqs;
+  if (queue) {
+    const problem = requestedQueueProblem(queue.queueUrl, deployment.sqs?.queueUrl, rules);
+    if (problem)
+      theirQueue = Promise.resolve({ sink: 'sqs', target: queue.queueUrl, delivered: false, error: problem });
+    else if (ownQueue && queue.queueUrl === deployment.sqs?.queueUrl) theirQueue = ownQueue;
+    else theirQueue = toQueue(queue.queueUrl, send, 'request');
+  }
+
+  const [webhook, sqs, requestedWebhook, requestedSqs] = await Promise.all([
+    ownWebhook,
+    ownQueue,
+    theirWebhook,
+    theirQueue,
   ]);
-  if (webhookOutcome) report.webhook = webhookOutcome;
-  if (queueOutcome) report.sqs = queueOutcome;
-  for (const outcome of [webhookOutcome, queueOutcome]) {
+  const report: DeliveryReport = { eventId };
+  if (webhook) report.webhook = webhook;
+  if (sqs) report.sqs = sqs;
+  if (requestedWebhook || requestedSqs) {
+    report.requested = {
+      ...(requestedWebhook ? { webhook: requestedWebhook } : {}),
+      ...(requestedSqs ? { sqs: requestedSqs } : {}),
+    };
+  }
+  for (const [whose, outcome] of [
+    ['deployment', webhook],
+    ['deployment', sqs],
+    ['request', requestedWebhook],
+    ['request', requestedSqs],
+  ] as const) {
     if (outcome && !outcome.delivered) {
       context.log.warn('status not delivered', {
         sink: outcome.sink,
+        whose,
         target: outcome.target,
         error: outcome.error,
         eventId,

@@ -3,9 +3,21 @@
  * The SDK is imported on first use, so functions that never queue do not pay for it. Its endpoint is the
  * queue URL's host (the SDK's default), or AWS_ENDPOINT_URL_SQS. FIFO queues (`.fifo`) get a message
  * group per storage, so one storage's statuses stay in order, and an explicit deduplication id.
+ *
+ * A queue a request named (lib/delivery/targets.ts decides which it may name) is sent to by a client
+ * whose agents pass the endpoint guard: the SDK signs with the function's own role and sends its
+ * session token to the queue URL's host, so no spelling of loopback, unspecified or metadata addresses
+ * may be that host unless the deployment allows the class. The deployment's own queue keeps a plain
+ * client (an SQS interface endpoint in the VPC resolves to private addresses).
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { endpointRefusalOf, guardAgent } from '../net/endpoint-guard.js';
 import { functionRegion } from '../runtime/aws-region.js';
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
+
+/** Whose queue: the deployment's own (NOTIFY_SQS_QUEUE_URL, the fleet's) or one a request named. */
+export type QueueOrigin = 'deployment' | 'request';
 
 export interface QueueOutcome {
   sink: 'sqs';
@@ -48,11 +60,25 @@ export function queueRegion(queueUrl: string): string {
   return match?.[1] ?? functionRegion();
 }
 
-function sqsClient(region: string): Promise<SQSClient> {
-  let client = clients.get(region);
+function sqsClient(region: string, origin: QueueOrigin): Promise<SQSClient> {
+  const key = `${origin}:${region}`;
+  let client = clients.get(key);
   if (!client) {
-    client = import('@aws-sdk/client-sqs').then(({ SQSClient: Client }) => new Client({ region }));
-    clients.set(region, client);
+    client = import('@aws-sdk/client-sqs').then(
+      ({ SQSClient: Client }) =>
+        new Client({
+          region,
+          ...(origin === 'request'
+            ? {
+                requestHandler: {
+                  httpAgent: guardAgent(new HttpAgent({ keepAlive: true }), 'address'),
+                  httpsAgent: guardAgent(new HttpsAgent({ keepAlive: true }), 'address'),
+                },
+              }
+            : {}),
+        }),
+    );
+    clients.set(key, client);
   }
   return client;
 }
@@ -90,16 +116,25 @@ export function awsErrorName(error: unknown): string {
   return typeof name === 'string' && /^[A-Za-z0-9.]{1,80}$/.test(name) ? name : 'Error';
 }
 
+/** Why a send failed, for the delivery report: the guard's reason, else the SDK error's name. */
+function sendFailure(error: unknown, signal: AbortSignal | undefined): string {
+  if (signal?.aborted) return 'the queue did not answer before the deadline';
+  const refusal = endpointRefusalOf(error);
+  if (refusal) return `the queue URL is not allowed: ${refusal.reason} (${refusal.hint})`;
+  return `SQS refused the message (${awsErrorName(error)})`;
+}
+
 export async function sendToQueue(
   queueUrl: string,
   message: QueueMessage,
   signal?: AbortSignal,
+  origin: QueueOrigin = 'deployment',
 ): Promise<QueueOutcome> {
   const outcome: QueueOutcome = { sink: 'sqs', target: queueUrl, delivered: false };
   try {
     const [{ SendMessageCommand }, client] = await Promise.all([
       import('@aws-sdk/client-sqs'),
-      sqsClient(queueRegion(queueUrl)),
+      sqsClient(queueRegion(queueUrl), origin),
     ]);
     const sent = await client.send(
       new SendMessageCommand({
@@ -113,9 +148,7 @@ export async function sendToQueue(
     outcome.delivered = true;
     if (sent.MessageId) outcome.messageId = sent.MessageId;
   } catch (error) {
-    outcome.error = signal?.aborted
-      ? 'the queue did not answer before the deadline'
-      : `SQS refused the message (${awsErrorName(error)})`;
+    outcome.error = sendFailure(error, signal);
   }
   return outcome;
 }
@@ -135,7 +168,7 @@ export async function sendBatchToQueue(
   try {
     const [{ SendMessageBatchCommand }, client] = await Promise.all([
       import('@aws-sdk/client-sqs'),
-      sqsClient(queueRegion(queueUrl)),
+      sqsClient(queueRegion(queueUrl), 'deployment'),
     ]);
     const result = await client.send(
       new SendMessageBatchCommand({

@@ -9,7 +9,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import type { Deadline } from '../runtime/deadline.js';
 import { sleep } from '../runtime/deadline.js';
 import { signatureHeader } from './signing.js';
-import { isEndpointRefused } from '../net/endpoint-guard.js';
+import { endpointRefusalOf } from '../net/endpoint-guard.js';
 import { guardedDispatcher } from '../net/guarded-fetch.js';
 
 export const USER_AGENT = `backupstorage-functions/${packageJson.version}`;
@@ -205,11 +205,11 @@ export async function deliverWebhook(event: WebhookEvent, options: WebhookOption
       result = await attemptOnce(event, url, attemptSignal);
     } catch (error) {
       const timedOut = attemptSignal.aborted;
-      const refused = isEndpointRefused((error as { cause?: unknown } | undefined)?.cause);
+      const refusal = endpointRefusalOf(error);
       result = {
-        kind: refused ? 'final' : 'retry',
-        error: refused
-          ? 'the webhook URL resolves to an address this deployment refuses (ALLOW_PRIVATE_ENDPOINTS)'
+        kind: refusal ? 'final' : 'retry',
+        error: refusal
+          ? `the webhook URL is not allowed: ${refusal.reason} (${refusal.hint})`
           : timedOut
             ? 'the receiver did not answer in time'
             : networkError(error),

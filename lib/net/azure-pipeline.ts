@@ -1,20 +1,14 @@
 /**
  * The endpoint guard for the Azure Storage SDK. Its HTTP client keeps its own agents and follows
  * redirects, so a request policy hands every request (and every redirect hop, which reuses the
- * request) a guarded keep-alive agent for its protocol.
+ * request) the guarded storage agent for its protocol: address classes and ENDPOINT_ALLOWED_HOSTS.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import type { Pipeline, RequestPolicyFactory } from '@azure/storage-blob';
-import { guardAgent } from './endpoint-guard.js';
-
-let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+import { storageAgents } from './endpoint-guard.js';
 
 function agentFor(url: string): HttpAgent {
-  agents ??= {
-    http: guardAgent(new HttpAgent({ keepAlive: true })),
-    https: guardAgent(new HttpsAgent({ keepAlive: true })),
-  };
+  const agents = storageAgents();
   return url.startsWith('http:') ? agents.http : agents.https;
 }
 

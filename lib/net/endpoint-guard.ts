@@ -1,23 +1,29 @@
 /**
  * The server-side request forgery guard. These functions connect to hosts a request names (S3 and
- * Azure endpoints, Swift auth URLs and the storage URLs its catalog hands back, webhook URLs); in a
- * Lambda that is a way into the cloud's metadata service and the VPC. So every connection is checked
- * where it is made, after DNS resolution, which also covers every redirect hop and DNS rebinding:
+ * Azure endpoints, Swift auth URLs and the storage URLs its catalog hands back, B2's API URLs, webhook
+ * and queue URLs); in a Lambda that is a way into the cloud's metadata service and the VPC, and a way
+ * to hand the storage's secrets (or the function's own AWS session) to a server the caller runs. So
+ * every connection is checked where it is made, after DNS resolution, which also covers every
+ * redirect hop and DNS rebinding:
  *
  * - always refused: link-local (169.254.0.0/16, fe80::/10, which hold the AWS/GCP/Azure metadata
  *   service at 169.254.169.254), AWS's IPv6 metadata address fd00:ec2::254, Alibaba's 100.100.100.200,
  *   unspecified, multicast and broadcast addresses, and the metadata host names;
  * - refused unless the deployment allows them (`ALLOW_PRIVATE_ENDPOINTS=loopback,private`): loopback
- *   (127.0.0.0/8, ::1) and private ranges (RFC 1918, carrier-grade NAT 100.64.0.0/10, unique-local fc00::/7).
+ *   (127.0.0.0/8, ::1) and private ranges (RFC 1918, carrier-grade NAT 100.64.0.0/10, unique-local fc00::/7);
+ * - storage endpoints only, when the deployment sets `ENDPOINT_ALLOWED_HOSTS`: a host (and port) that
+ *   matches none of its patterns. The deployment's own AWS clients (its queue, Secrets Manager, SSM,
+ *   fleet manifests) are not storage endpoints and are judged by address only.
  *
  * Three ways in: `guardedLookup` is a `dns.lookup` for Node's net/tls connect options (and undici's
- * `connect.lookup`); `guardAgent` makes an http(s).Agent check literal IP hosts too (Node skips the
- * lookup for those) and use the guarded lookup; `checkEndpoint` resolves and checks a URL up front.
+ * `connect.lookup`); `guardAgent` makes an http(s).Agent check its host (literal IP hosts too, which
+ * Node does not look up) and use the guarded lookup; `checkEndpoint` checks a URL up front.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { BlockList, isIP, type NetConnectOpts } from 'node:net';
+import { matchesPattern } from '../trust/patterns.js';
 
 /** What an address is, for the policy and for messages. */
 export type AddressClass =
@@ -29,10 +35,25 @@ export type AllowableClass = (typeof ALLOWABLE_CLASSES)[number];
 
 export interface EndpointPolicy {
   allow: ReadonlySet<AllowableClass>;
+  /**
+   * Host patterns (`*.amazonaws.com`, `minio.internal:9000`, `[fd00::5]:8080`) a storage endpoint must
+   * match; undefined: any host (the address classes still apply).
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** The setting that names the allowed classes. */
 export const POLICY_SETTING = 'ALLOW_PRIVATE_ENDPOINTS';
+
+/** The setting that lists the hosts storage endpoints may name. */
+export const HOSTS_SETTING = 'ENDPOINT_ALLOWED_HOSTS';
+
+/**
+ * Whose connection a guard judges: a storage endpoint (named by a request or a manifest, or handed
+ * back by a storage server: address classes and ENDPOINT_ALLOWED_HOSTS), or a delivery/service
+ * connection whose URL the deployment vets on its own terms (address classes only).
+ */
+export type GuardReach = 'storage' | 'address';
 
 /** Error code of a refused connection; lib/backends/errors.ts classifies it. */
 export const ENDPOINT_REFUSED = 'ERR_ENDPOINT_REFUSED';
@@ -140,8 +161,20 @@ export function classifyAddress(address: string): AddressClass {
   return 'public';
 }
 
-/** Parses the setting: a comma list of `loopback`, `private` (or `none`); throws on anything else. */
-export function parseEndpointPolicy(value: string | undefined): EndpointPolicy {
+/** A comma list of host patterns; unset or empty: undefined (any host). */
+function parseAllowedHosts(value: string | undefined): string[] | undefined {
+  const list = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  return list.length > 0 ? list : undefined;
+}
+
+/**
+ * Parses the settings: `ALLOW_PRIVATE_ENDPOINTS`, a comma list of `loopback`, `private` (or `none`),
+ * throwing on anything else; and `ENDPOINT_ALLOWED_HOSTS`, a comma list of host patterns.
+ */
+export function parseEndpointPolicy(value: string | undefined, hosts?: string): EndpointPolicy {
   const names = (value ?? '')
     .split(',')
     .map((name) => name.trim().toLowerCase())
@@ -151,38 +184,130 @@ export function parseEndpointPolicy(value: string | undefined): EndpointPolicy {
       throw new Error(`${POLICY_SETTING}: "${name}" is not one of ${ALLOWABLE_CLASSES.join(', ')}, none`);
     }
   }
-  return { allow: new Set(names as AllowableClass[]) };
+  const allowedHosts = parseAllowedHosts(hosts);
+  return { allow: new Set(names as AllowableClass[]), ...(allowedHosts ? { allowedHosts } : {}) };
 }
 
-let cachedPolicy: { raw: string | undefined; policy: EndpointPolicy } | undefined;
+let cachedPolicy: { raw: string; policy: EndpointPolicy } | undefined;
 
-/** The deployment's policy, read from the environment (so a test can allow loopback for its run). */
+/** The deployment's policy, read from the environment (so a test can change it for its run). */
 export function currentEndpointPolicy(): EndpointPolicy {
-  const raw = process.env[POLICY_SETTING];
+  const classes = process.env[POLICY_SETTING];
+  const hosts = process.env[HOSTS_SETTING];
+  const raw = `${classes ?? ''}\n${hosts ?? ''}`;
   if (cachedPolicy !== undefined && cachedPolicy.raw === raw) return cachedPolicy.policy;
   let policy: EndpointPolicy;
   try {
-    policy = parseEndpointPolicy(raw);
+    policy = parseEndpointPolicy(classes, hosts);
   } catch {
     // lib/config/runtime.ts refuses a bad setting at cold start; here the strictest reading stands.
-    policy = { allow: new Set() };
+    const allowedHosts = parseAllowedHosts(hosts);
+    policy = { allow: new Set(), ...(allowedHosts ? { allowedHosts } : {}) };
   }
   cachedPolicy = { raw, policy };
   return policy;
+}
+
+// ---- host patterns ----------------------------------------------------------------------------------
+
+/** `host:port` as a pattern names it (`[::1]:9000` for IPv6 addresses). */
+function hostWithPort(host: string, port: number): string {
+  return `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+/** A pattern's host and optional port: `minio.internal:9000`, `[::1]:9000`, `::1`, `*.example.com`. */
+function splitHostPattern(pattern: string): { host: string; port?: string } {
+  const text = pattern.trim();
+  const bracketed = /^\[([^\]]*)\](?::([0-9*]+))?$/.exec(text);
+  if (bracketed) return { host: bracketed[1] ?? '', port: bracketed[2] };
+  const withPort = /^([^:]*):([0-9*]+)$/.exec(text);
+  if (withPort) return { host: withPort[1] ?? '', port: withPort[2] };
+  return { host: text };
+}
+
+/**
+ * Does `host` (a name or an address) on `port` match one of `patterns`? `*` stands for any run of
+ * characters (lib/trust/patterns.ts); a pattern without a port matches every port.
+ */
+export function hostMatches(patterns: readonly string[], host: string, port: number): boolean {
+  const bare = bareHost(host);
+  return patterns.some((pattern) => {
+    const parts = splitHostPattern(pattern);
+    return (
+      matchesPattern(bareHost(parts.host), bare, { ignoreCase: true }) &&
+      (parts.port === undefined || matchesPattern(parts.port, String(port)))
+    );
+  });
+}
+
+/** A URL's port, its scheme's default when it names none. */
+export function urlPort(url: URL): number {
+  return Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+}
+
+// ---- refusals ---------------------------------------------------------------------------------------
+
+const CLASS_TEXT: Record<AddressClass, string> = {
+  metadata: 'a cloud metadata service address',
+  'link-local': 'a link-local address',
+  unspecified: 'an unspecified address (0.0.0.0, ::)',
+  multicast: 'a multicast or broadcast address',
+  loopback: 'a loopback address',
+  private: 'a private address',
+  public: 'a public address',
+};
+
+function classHint(kind: AddressClass): string {
+  switch (kind) {
+    case 'loopback':
+      return `loopback addresses are refused unless the deployment sets ${POLICY_SETTING}=loopback (local emulators only)`;
+    case 'private':
+      return `an in-VPC or on-premises endpoint needs ${POLICY_SETTING}=private in the deployment`;
+    default:
+      return `${kind} addresses are never allowed, whatever the configuration says`;
+  }
 }
 
 /** A connection the guard refused, as Node errors look (a `code`), so every SDK passes it through. */
 export class EndpointRefusedError extends Error {
   readonly code = ENDPOINT_REFUSED;
   readonly host: string;
-  readonly addressClass: AddressClass;
+  /** The refused address class; undefined when ENDPOINT_ALLOWED_HOSTS refused the host itself. */
+  readonly addressClass?: AddressClass;
+  /** Why, for a condition message: `127.0.0.1 is a loopback address`. */
+  readonly reason: string;
+  /** What the deployment would change to allow it, or why nothing will. */
+  readonly hint: string;
 
-  constructor(host: string, addressClass: AddressClass, address?: string) {
-    const where = address && address !== host ? `${host} (${address})` : host;
-    super(`connection to ${where} refused: ${addressClass} addresses are not allowed`);
+  constructor(init: { host: string; reason: string; hint: string; addressClass?: AddressClass }) {
+    super(`connection to ${init.host} refused: ${init.reason}`);
     this.name = 'EndpointRefusedError';
-    this.host = host;
-    this.addressClass = addressClass;
+    this.host = init.host;
+    this.reason = init.reason;
+    this.hint = init.hint;
+    if (init.addressClass) this.addressClass = init.addressClass;
+  }
+
+  /** `address` (reached through `host`) is of a class the policy refuses. */
+  static forAddress(host: string, kind: AddressClass, address?: string): EndpointRefusedError {
+    const where = address && address !== host ? `${host} (${address})` : host;
+    return new EndpointRefusedError({
+      host,
+      addressClass: kind,
+      reason: `${where} is ${CLASS_TEXT[kind]}`,
+      hint: classHint(kind),
+    });
+  }
+
+  /** `host` on `port` matches none of ENDPOINT_ALLOWED_HOSTS. */
+  static notListed(host: string, port: number): EndpointRefusedError {
+    const named = hostWithPort(host, port);
+    const suggestion = port === 80 || port === 443 ? host : named;
+    return new EndpointRefusedError({
+      host,
+      reason: `host ${named} is not in ${HOSTS_SETTING}`,
+      hint: `storage endpoints must match ${HOSTS_SETTING}; if the deployment trusts this endpoint, add ${suggestion} to ${HOSTS_SETTING}`,
+    });
   }
 }
 
@@ -197,7 +322,7 @@ export function addressRefusal(
   policy: EndpointPolicy = currentEndpointPolicy(),
 ): EndpointRefusedError | undefined {
   const kind = classifyAddress(address);
-  return isAllowed(kind, policy) ? undefined : new EndpointRefusedError(host, kind, address);
+  return isAllowed(kind, policy) ? undefined : EndpointRefusedError.forAddress(host, kind, address);
 }
 
 /** Refusal decided by the host name alone: metadata names, and literal addresses. */
@@ -206,8 +331,42 @@ export function hostRefusal(
   policy: EndpointPolicy = currentEndpointPolicy(),
 ): EndpointRefusedError | undefined {
   const bare = bareHost(host);
-  if (METADATA_HOSTS.has(bare)) return new EndpointRefusedError(bare, 'metadata');
+  if (METADATA_HOSTS.has(bare)) return EndpointRefusedError.forAddress(bare, 'metadata');
   return isIP(bare) !== 0 ? addressRefusal(bare, bare, policy) : undefined;
+}
+
+/** Refusal of a storage endpoint by ENDPOINT_ALLOWED_HOSTS; undefined when it matches or the setting is unset. */
+export function allowListRefusal(
+  host: string,
+  port: number,
+  policy: EndpointPolicy = currentEndpointPolicy(),
+): EndpointRefusedError | undefined {
+  if (policy.allowedHosts === undefined || hostMatches(policy.allowedHosts, host, port)) return undefined;
+  return EndpointRefusedError.notListed(bareHost(host), port);
+}
+
+/** Everything decided before DNS: metadata names and literal addresses, then (storage reach) the host list. */
+function refusalByName(
+  host: string,
+  port: number,
+  policy: EndpointPolicy,
+  reach: GuardReach,
+): EndpointRefusedError | undefined {
+  return (
+    hostRefusal(host, policy) ?? (reach === 'storage' ? allowListRefusal(host, port, policy) : undefined)
+  );
+}
+
+/**
+ * Is `url`'s host named by ENDPOINT_ALLOWED_HOSTS itself? False when the setting is unset: "any host"
+ * is not a statement that the deployment trusts this one (S3 uses it before it lends the function's
+ * own AWS credentials to a custom endpoint).
+ */
+export function listedEndpoint(url: string | URL, policy: EndpointPolicy = currentEndpointPolicy()): boolean {
+  const parsed = typeof url === 'string' ? new URL(url) : url;
+  return (
+    policy.allowedHosts !== undefined && hostMatches(policy.allowedHosts, parsed.hostname, urlPort(parsed))
+  );
 }
 
 type LookupCallback = (
@@ -247,14 +406,16 @@ export function guardedLookup(
 }
 
 type CreateConnection = (
-  options: NetConnectOpts & { host?: string },
+  options: NetConnectOpts & { host?: string; port?: number | string },
   callback: (error: Error | null, socket?: unknown) => void,
 ) => unknown;
 
-/** `createConnection` with the guard in front: literal hosts checked here, names by `guardedLookup`. */
-function guardedConnection(original: CreateConnection): CreateConnection {
+/** `createConnection` with the guard in front: names and literal hosts checked here, addresses by `guardedLookup`. */
+function guardedConnection(original: CreateConnection, reach: GuardReach): CreateConnection {
   return function guardedCreateConnection(this: unknown, options, callback) {
-    const refusal = hostRefusal(options.host ?? 'localhost');
+    const agentPort = (this as { defaultPort?: unknown } | undefined)?.defaultPort;
+    const port = Number(options.port) || (typeof agentPort === 'number' ? agentPort : 80);
+    const refusal = refusalByName(options.host ?? 'localhost', port, currentEndpointPolicy(), reach);
     if (refusal) {
       // The agent hands the error to the request, which emits it like any connect failure.
       callback(refusal);
@@ -264,44 +425,66 @@ function guardedConnection(original: CreateConnection): CreateConnection {
   };
 }
 
-const guardedFunctions = new WeakSet<CreateConnection>();
+/** Each guarded `createConnection` and the reach it enforces. */
+const guardedFunctions = new WeakMap<CreateConnection, GuardReach>();
 type Guardable = { createConnection: CreateConnection };
 
-/** Idempotent: an agent whose prototype is guarded already connects through the guard. */
-function guard(target: Guardable): void {
-  if (guardedFunctions.has(target.createConnection)) return;
-  const wrapped = guardedConnection(target.createConnection);
-  guardedFunctions.add(wrapped);
+/** Idempotent; a storage guard over an address-guarded prototype adds the host list to it. */
+function guard(target: Guardable, reach: GuardReach): void {
+  const current = guardedFunctions.get(target.createConnection);
+  if (current === reach || current === 'storage') return;
+  const wrapped = guardedConnection(target.createConnection, reach);
+  guardedFunctions.set(wrapped, reach);
   target.createConnection = wrapped;
 }
 
 /**
- * Makes one http.Agent or https.Agent connect only where the policy allows. Returns the same agent,
- * for use inline.
+ * Makes one http.Agent or https.Agent connect only where the policy allows: for storage clients
+ * (the default) address classes and ENDPOINT_ALLOWED_HOSTS, for `address` reach the classes only.
+ * Returns the same agent, for use inline.
  */
-export function guardAgent<A extends HttpAgent>(agent: A): A {
-  guard(agent as unknown as Guardable);
+export function guardAgent<A extends HttpAgent>(agent: A, reach: GuardReach = 'storage'): A {
+  guard(agent as unknown as Guardable, reach);
   return agent;
+}
+
+let storageAgentPair: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+/**
+ * One pair of keep-alive agents for storage clients that take an agent per request (B2's axios, the
+ * Azure pipeline) and trust the public roots only: guarded with the storage reach.
+ */
+export function storageAgents(): { http: HttpAgent; https: HttpsAgent } {
+  storageAgentPair ??= {
+    http: guardAgent(new HttpAgent({ keepAlive: true })),
+    https: guardAgent(new HttpsAgent({ keepAlive: true })),
+  };
+  return storageAgentPair;
 }
 
 /**
  * Guards every http(s).Agent in the process, present and future, through the Agent prototypes: for
- * SDKs that build their own agents out of reach (the GCS client's keep-alive pool, axios for B2, token
- * requests). Agents given their own `createConnection` are not covered; `fetch` has its own dispatcher
+ * SDKs that build their own agents out of reach (the GCS client's keep-alive pool, its token
+ * requests). By address only: the same default agents carry the deployment's own AWS calls (Secrets
+ * Manager, SSM, its queue), which no host list of storage endpoints may break; the GCS endpoint is
+ * checked against the host list up front (`checkEndpoint`), and its token URL is the SDK's own.
+ * Agents given their own `createConnection` keep it; `fetch` has its own dispatcher
  * (guarded-fetch.ts). Idempotent.
  */
 export function guardGlobalAgents(): void {
-  guard(HttpAgent.prototype as unknown as Guardable);
-  guard(HttpsAgent.prototype as unknown as Guardable);
+  guard(HttpAgent.prototype as unknown as Guardable, 'address');
+  guard(HttpsAgent.prototype as unknown as Guardable, 'address');
 }
 
 /**
- * Checks a URL before anything connects to it: scheme, host name, and every address the name
- * resolves to. Throws EndpointRefusedError (or the DNS error) when it may not be used.
+ * Checks a URL before anything connects to it: scheme, host name (and, for storage endpoints,
+ * ENDPOINT_ALLOWED_HOSTS, before any DNS query), and every address the name resolves to. Throws
+ * EndpointRefusedError (or the DNS error) when it may not be used.
  */
 export async function checkEndpoint(
   url: string | URL,
   policy: EndpointPolicy = currentEndpointPolicy(),
+  reach: GuardReach = 'storage',
 ): Promise<void> {
   const parsed = typeof url === 'string' ? new URL(url) : url;
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
@@ -310,7 +493,7 @@ export async function checkEndpoint(
     });
   }
   const host = bareHost(parsed.hostname);
-  const byName = hostRefusal(host, policy);
+  const byName = refusalByName(host, urlPort(parsed), policy, reach);
   if (byName) throw byName;
   if (isIP(host) !== 0) return;
   const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
@@ -324,4 +507,14 @@ export async function checkEndpoint(
 
 export function isEndpointRefused(error: unknown): error is EndpointRefusedError {
   return (error as { code?: unknown } | undefined)?.code === ENDPOINT_REFUSED;
+}
+
+/** The guard's refusal behind an SDK error (it may sit a few `cause`s deep), if there is one. */
+export function endpointRefusalOf(error: unknown): EndpointRefusedError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth += 1) {
+    if (current instanceof EndpointRefusedError) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
