@@ -121,7 +121,11 @@ export async function roundTripBench(options: RoundTripOptions): Promise<RoundTr
   const misses: string[] = [];
   try {
     // The storage check looks at exists and is initialized; initialize gets a fresh prefix every time.
-    const context = { deadline: Deadline.in(60_000), config: loadRuntimeConfig({}), log: silentLog };
+    const context = {
+      deadline: Deadline.in(60_000),
+      config: loadRuntimeConfig({ BSF_STAGE: 'local' }),
+      log: silentLog,
+    };
     for (const backend of backends) {
       const setup = await runOperation(
         'initialize',

@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Every server here is on loopback, which the endpoint guard (lib/net/endpoint-guard.ts) refuses by default. */
-export const BENCH_DEPLOYMENT = { ALLOW_PRIVATE_ENDPOINTS: 'loopback,private' };
+// The workstation stage: the local backend's volume is the manifest's mountPath there (a deployed stage
+// would need LOCAL_VOLUME_ROOT, lib/backends/local.ts).
+export const BENCH_DEPLOYMENT = { ALLOW_PRIVATE_ENDPOINTS: 'loopback,private', BSF_STAGE: 'local' };
 
 /** The environment of a deployed function, minus what the benchmark must not depend on. */
 export function functionEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
