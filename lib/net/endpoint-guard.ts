@@ -268,6 +268,22 @@ function classHint(kind: AddressClass): string {
   }
 }
 
+/**
+ * Recent refusals by message: some SDKs (Azure's pipeline) rethrow a connect failure as their own error
+ * keeping only its code and message, and the reason and hint are found again by the message.
+ */
+const recentRefusals = new Map<string, EndpointRefusedError>();
+const RECENT_REFUSALS = 64;
+
+function rememberRefusal(refusal: EndpointRefusedError): void {
+  recentRefusals.delete(refusal.message);
+  recentRefusals.set(refusal.message, refusal);
+  if (recentRefusals.size > RECENT_REFUSALS) {
+    const oldest = recentRefusals.keys().next().value;
+    if (oldest !== undefined) recentRefusals.delete(oldest);
+  }
+}
+
 /** A connection the guard refused, as Node errors look (a `code`), so every SDK passes it through. */
 export class EndpointRefusedError extends Error {
   readonly code = ENDPOINT_REFUSED;
@@ -286,6 +302,7 @@ export class EndpointRefusedError extends Error {
     this.reason = init.reason;
     this.hint = init.hint;
     if (init.addressClass) this.addressClass = init.addressClass;
+    rememberRefusal(this);
   }
 
   /** `address` (reached through `host`) is of a class the policy refuses. */
@@ -514,6 +531,9 @@ export function endpointRefusalOf(error: unknown): EndpointRefusedError | undefi
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth += 1) {
     if (current instanceof EndpointRefusedError) return current;
+    const message = (current as { message?: unknown }).message;
+    const known = typeof message === 'string' ? recentRefusals.get(message) : undefined;
+    if (known && isEndpointRefused(current)) return known;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
