@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, readFile, rename, symlink, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { expandSubPathTemplate } from '../lib/backends/local.js';
 import { openStore, type StoreContext } from '../lib/backends/registry.js';
 import type { LocalBackend } from '../lib/config/backend.js';
 import { SecretBag } from '../lib/credentials/secret.js';
@@ -378,5 +379,32 @@ describe('workstation stage (local) without LOCAL_VOLUME_ROOT', () => {
       expect(json.status.phase, op).toBe('NotReady');
     }
     expect(await snapshot(outside)).toEqual(before);
+  });
+});
+
+describe('LOCAL_SUBPATH_TEMPLATE expansion', () => {
+  it('puts the scope’s tenant and namespace in, as path segments', () => {
+    expect(expandSubPathTemplate('{tenant}/{namespace}', { namespace: 'demo', tenant: 'a' })).toEqual([
+      'a',
+      'demo',
+    ]);
+    expect(expandSubPathTemplate('volumes/ns-{namespace}/', { namespace: 'demo' })).toEqual([
+      'volumes',
+      'ns-demo',
+    ]);
+  });
+
+  it.each([
+    ['a template needing a tenant the scope lacks', '{tenant}/{namespace}', { namespace: 'demo' }, /tenant/],
+    ['no scope at all', '{namespace}', undefined, /namespace/],
+    ['an unknown placeholder', '{cluster}/{namespace}', { namespace: 'demo', tenant: 'a' }, /\{cluster\}/],
+    ['a namespace that is not a DNS name', '{namespace}', { namespace: '..' }, /not a DNS name/],
+    ['a namespace with a slash', '{namespace}', { namespace: 'a/b' }, /not a DNS name/],
+    ['`..` in the template', '{namespace}/..', { namespace: 'demo' }, /\.\./],
+    ['an absolute template', '/{namespace}', { namespace: 'demo' }, /absolute/],
+  ])('refuses %s', (_, template, scope, message) => {
+    expect(() => expandSubPathTemplate(template, scope)).toThrow(
+      expect.objectContaining({ code: 'InvalidConfig', message: expect.stringMatching(message) }),
+    );
   });
 });
