@@ -40,7 +40,7 @@ import { slowListing } from './support/slow-store.js';
 const base = await mkdtemp(join(tmpdir(), 'bsf-inventory-'));
 const volume = join(base, 'volume');
 // Generous operation timeout: a loaded two-core machine must not turn a complete walk into a partial one.
-const config = loadRuntimeConfig({ DEFAULT_TIMEOUT_SECONDS: '170' });
+const config = loadRuntimeConfig({ DEFAULT_TIMEOUT_SECONDS: '170', BSF_STAGE: 'local' });
 
 function context(deadline = Deadline.in(120_000), log: Log = silentLog): OperationContext {
   return { deadline, config, log };
