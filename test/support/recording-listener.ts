@@ -20,13 +20,18 @@ export interface RecordingListener {
 export interface RecordingOptions {
   /** `http`: answer `503` to whatever arrives; `close`: hang up after reading (default http). */
   answer?: 'http' | 'close';
+  /**
+   * Addresses to listen on, all on one port (default `127.0.0.1`); with `['127.0.0.1', '::1']` every
+   * spelling of loopback and of the unspecified address (which Linux connects to the host) reaches it.
+   */
+  hosts?: readonly string[];
 }
 
 export async function startRecordingListener(options: RecordingOptions = {}): Promise<RecordingListener> {
   let connections = 0;
   let received: Buffer[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket): void => {
     connections += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -39,10 +44,17 @@ export async function startRecordingListener(options: RecordingOptions = {}): Pr
         socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       }
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
+  };
+  const [first = '127.0.0.1', ...others] = options.hosts ?? ['127.0.0.1'];
+  const servers = [createServer(onConnection)];
+  await new Promise<void>((resolve) => servers[0]?.listen(0, first, resolve));
+  const address = servers[0]?.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  for (const host of others) {
+    const server = createServer(onConnection);
+    await new Promise<void>((resolve) => server.listen(address.port, host, resolve));
+    servers.push(server);
+  }
   return {
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
@@ -54,7 +66,9 @@ export async function startRecordingListener(options: RecordingOptions = {}): Pr
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
     },
   };
 }
