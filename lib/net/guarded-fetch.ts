@@ -9,8 +9,13 @@ import { guardedLookup, hostRefusal } from './endpoint-guard.js';
 
 let dispatcher: Promise<Agent> | undefined;
 
+type Undici = typeof import('undici');
+
 async function createDispatcher(): Promise<Agent> {
-  const { Agent: UndiciAgent, buildConnector } = await import('undici');
+  // undici is CommonJS: Node's loader names its exports, but an esbuild ESM chunk (the deployed bundle)
+  // exports only `default`; module.exports is `default` in both, so read the exports from there.
+  const loaded = (await import('undici')) as Undici & { default?: Undici };
+  const { Agent: UndiciAgent, buildConnector } = loaded.default ?? loaded;
   const connect = buildConnector({ lookup: guardedLookup });
   return new UndiciAgent({
     connect: (options, callback) => {

@@ -1,0 +1,47 @@
+'use strict';
+/* global require, module -- CommonJS, loaded by serverless */
+/* eslint-disable @typescript-eslint/no-require-imports */
+/**
+ * esbuild plugins for serverless-esbuild (custom.esbuild.plugins). serverless-esbuild builds each handler
+ * on its own (splitting: its lazy chunks beside it) but into one shared directory, so with
+ * `package.individually` every function's zip would carry every other function's chunks too. When
+ * packaging, each handler's build goes to `__only_<function>/` instead, the directory serverless-esbuild
+ * zips into that function's package alone (prefix removed): a zip holds its handler and exactly the chunks
+ * that build wrote, named .mjs (ESM by name). `invoke local` and `offline` keep the shared .js layout they
+ * load handlers from.
+ */
+const { dirname, join } = require('node:path');
+
+const PACKAGING_COMMANDS = new Set(['package', 'deploy']);
+
+module.exports = (serverless) => {
+  const [command] = serverless.processedInput?.commands ?? [];
+  if (!serverless.service.package?.individually || !PACKAGING_COMMANDS.has(command)) return [];
+  // `functions/check.handler` → entry `functions/check` → function name(s).
+  const byEntry = new Map();
+  for (const [name, fn] of Object.entries(serverless.service.functions ?? {})) {
+    const entry = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
+    byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
+  }
+  return [
+    {
+      name: 'per-function-outdir',
+      setup(build) {
+        const options = build.initialOptions;
+        const [entryPoint] = options.entryPoints;
+        const entry = String(entryPoint).replace(/\.[cm]?[jt]s$/, '');
+        const names = byEntry.get(entry) ?? [];
+        if (names.length !== 1)
+          throw new Error(
+            `${entry}: packaged individually, a handler file must belong to exactly one function`,
+          );
+        // outdir is <build dir>/<dir of entry>; the function's own tree mirrors it.
+        const dir = dirname(entry);
+        const buildDir = dir === '.' ? options.outdir : options.outdir.slice(0, -(dir.length + 1));
+        options.outdir = join(buildDir, `__only_${names[0]}`, dir);
+        // Lambda reads a .js handler as CommonJS unless a package.json beside it says otherwise.
+        if (options.format === 'esm') options.outExtension = { ...options.outExtension, '.js': '.mjs' };
+      },
+    },
+  ];
+};
