@@ -4,7 +4,7 @@
  * and insecureTLS, credential-less mode (the AWS default chain), and region discovery.
  */
 import { readFile } from 'node:fs/promises';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../lib/backends/object-store.js';
 import { S3Store } from '../lib/backends/s3.js';
 import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
@@ -209,8 +209,14 @@ describe('S3 network and TLS failures', () => {
 
 describe('S3 credential-less mode (the AWS default credential chain)', () => {
   const saved = { ...process.env };
+  // The function's own credentials go to a custom endpoint only when ENDPOINT_ALLOWED_HOSTS names it
+  // (test/attack.endpoints.test.ts has the refusals).
+  beforeEach(() => {
+    process.env.ENDPOINT_ALLOWED_HOSTS = new URL(s3api.endpoint).host;
+  });
   afterEach(() => {
     for (const key of [
+      'ENDPOINT_ALLOWED_HOSTS',
       'AWS_ACCESS_KEY_ID',
       'AWS_SECRET_ACCESS_KEY',
       'AWS_EC2_METADATA_DISABLED',
