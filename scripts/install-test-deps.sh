@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs as real peers, when they are missing:
-# restic (repository compatibility), OpenStack Swift all-in-one + memcached (Swift and its S3 API), openssl (test CAs).
+# restic (repository compatibility), OpenStack Swift all-in-one + memcached (Swift and its S3 API), openssl (test CAs),
+# chromium and a font (the console's browser suite drives /usr/bin/chromium with playwright-core; no browser download).
 set -euo pipefail
 need=()
 command -v restic >/dev/null 2>&1 || need+=(restic)
@@ -8,6 +9,8 @@ command -v swift-proxy-server >/dev/null 2>&1 || need+=(swift swift-proxy swift-
 command -v memcached >/dev/null 2>&1 || need+=(memcached)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v setfattr >/dev/null 2>&1 || need+=(attr)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
