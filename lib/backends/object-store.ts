@@ -62,6 +62,11 @@ export interface StoreCapabilities {
   putReturnsChecksum: boolean;
   /** `deleteMany` removes many keys in one request. */
   batchDelete: boolean;
+  /**
+   * The store holds only restic's own files (`config`, `keys/`, `locks/`, …: a restic REST server), so
+   * operations probe with restic files, never a foreign object. Absent: false.
+   */
+  resticOnly?: boolean;
 }
 
 export interface ObjectStore {

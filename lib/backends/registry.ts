@@ -40,6 +40,7 @@ const loaders: Loaders = {
   azure: () => import('./azure.js'),
   swift: () => import('./swift.js'),
   b2: () => import('./b2.js'),
+  rest: () => import('./rest/index.js'),
 };
 
 export function supportedProviders(): Provider[] {

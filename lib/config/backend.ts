@@ -138,7 +138,14 @@ export const b2Block = z.strictObject({
   maxConnections: maxConnections.optional(),
 });
 export const restBlock = z.strictObject({
-  url: z.string().min(1).max(2048),
+  url: z
+    .string()
+    .min(1)
+    .max(2048)
+    .refine(
+      (value) => /^https?:\/\//i.test(value) && URL.canParse(value),
+      'must be an http:// or https:// URL',
+    ),
 });
 
 export type LocalBackend = {
@@ -216,7 +223,9 @@ export function backendPlace(backend: BackendConfig): BackendPlace {
 
 /** The service endpoint the request names for a backend (options.endpoint wins over a manifest's own), as a URL. */
 export function backendEndpoint(backend: BackendConfig, override?: string): string | undefined {
-  const endpoint = override ?? (backend.provider === 's3' ? backend.endpoint : undefined);
+  const own =
+    backend.provider === 's3' ? backend.endpoint : backend.provider === 'rest' ? backend.url : undefined;
+  const endpoint = override ?? own;
   if (!endpoint) return undefined;
   // Users write bare hosts (`s3.amazonaws.com`, `nyc3.digitaloceanspaces.com`): those mean https.
   return endpoint.includes('://') ? endpoint : `https://${endpoint}`;

@@ -8,7 +8,15 @@ import { ConditionType } from '../status/conditions.js';
 import { CLEANUP_RESERVE_MS, type OperationContext } from './context.js';
 import { markerFor } from './markers/index.js';
 import { inventoryResumeState, inventoryStep, type InventoryReport } from './inventory.js';
-import { attempt, recordConnectivity, writeProbe, type Outcome } from './probes.js';
+import {
+  attempt,
+  recordConnectivity,
+  resticWriteProbe,
+  writeProbe,
+  type Outcome,
+  type ProbeReport,
+} from './probes.js';
+import { passwordFrom } from './repositories.js';
 import type { OperationResult } from './result.js';
 import { withStorage } from './scope.js';
 
@@ -20,10 +28,20 @@ export async function check(request: OperationRequest, context: OperationContext
     const cleanupDeadline = deadline.reserve(-CLEANUP_RESERVE_MS);
     // The write probe (PUT, then DELETE) is the longest chain: it starts first, so that where a warm
     // connection is free, or frees up (after B2's bucket lookup), it is the probe that gets it.
+    // A store that holds only restic's files is probed with a restic lock (probes.ts), never a foreign object.
     const probing = request.options.readOnly
       ? undefined
-      : status.time('writeProbe', () => writeProbe(store, prefix, deadline, cleanupDeadline));
-    const [listing, probe, markerOutcomes] = await Promise.all([
+      : status.time('writeProbe', (): Promise<ProbeReport> => {
+          if (!store.capabilities.resticOnly)
+            return writeProbe(store, prefix, deadline, cleanupDeadline).then((outcome) => ({
+              outcome,
+              notes: [],
+            }));
+          const source = passwordFrom(scope.credentials, 'the storage secret');
+          const password = 'password' in source ? source.password : undefined;
+          return resticWriteProbe(store, prefix, password, deadline, cleanupDeadline);
+        });
+    const [listing, report, markerOutcomes] = await Promise.all([
       status.time('list', () =>
         attempt(store, 'list', () => store.list(prefix, { limit: 1, signal: deadline.signal() }), prefix),
       ),
@@ -40,7 +58,10 @@ export async function check(request: OperationRequest, context: OperationContext
     } else {
       status.fail(ConditionType.BackendReadable, listing.error, 'cannot list the prefix');
     }
-    if (!probe) {
+    const probe = report?.outcome;
+    if (report?.writable) {
+      status.set(report.writable);
+    } else if (!probe) {
       status.unknown(
         ConditionType.BackendWritable,
         'Skipped',
@@ -51,11 +72,14 @@ export async function check(request: OperationRequest, context: OperationContext
       status.ok(
         ConditionType.BackendWritable,
         'Writable',
-        `Wrote, verified (${probe.value.verifiedBy}) and deleted a probe object.`,
+        store.capabilities.resticOnly
+          ? `Wrote, verified (${probe.value.verifiedBy}) and released a restic lock.`
+          : `Wrote, verified (${probe.value.verifiedBy}) and deleted a probe object.`,
       );
     } else {
       status.fail(ConditionType.BackendWritable, probe.error, 'write probe failed');
     }
+    for (const note of report?.notes ?? []) status.set(note);
     const outcomes: Outcome<unknown>[] = [listing, ...markerOutcomes];
     if (probe) outcomes.push(probe);
     recordConnectivity(status, outcomes);

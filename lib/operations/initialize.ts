@@ -44,7 +44,9 @@ export async function initialize(
     const outcomes: Outcome<unknown>[] = [listing];
 
     if (isBucketMissing(listing)) {
-      if (!request.options.createBucket) {
+      // Where the store's "bucket" is the repository itself (a REST server's path), creating it is part
+      // of creating the repository, as `restic init` does.
+      if (!request.options.createBucket && !store.capabilities.resticOnly) {
         recordConnectivity(status, outcomes);
         status.set({
           type: ConditionType.BackendInitialized,

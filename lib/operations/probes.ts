@@ -14,6 +14,9 @@ import {
 import { joinKey, type ObjectStore } from '../backends/object-store.js';
 import { ConditionType, type ConditionInput, type StatusBuilder } from '../status/conditions.js';
 import type { Deadline } from '../runtime/deadline.js';
+import { verifyLock, writeLock, type WrittenLock } from '../restic/locks.js';
+import { RepositoryError, unlockRepository, type UnlockedRepository } from '../restic/repository.js';
+import { UnreadableFileError } from '../restic/unpacked.js';
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: StorageError };
 
@@ -184,4 +187,145 @@ export function timedOutBeforeAnswer(type: string): ConditionInput {
     message: 'the deadline passed before the backend answered any listing',
     hint: 'check that the endpoint answers, then call again with more time (options.timeoutSeconds, the function timeout)',
   };
+}
+
+/** Whether the store lets restic delete its files: a Warning when not (append-only REST servers). */
+export const DELETABLE_CONDITION = 'BackendDeletable';
+
+/** What a write probe found, as conditions for check. */
+export interface ProbeReport {
+  /** The probe's own outcome; absent when it was skipped (`writable` says why). */
+  outcome?: Outcome<ProbeResult>;
+  /** Replaces the BackendWritable condition the outcome would give (a skipped probe). */
+  writable?: ConditionInput;
+  /** Further conditions (Warning severity). */
+  notes: ConditionInput[];
+}
+
+const STALE_LOCK_NOTE =
+  'restic ignores a lock older than 30 minutes as stale (a shared lock never blocks backups), and `restic unlock` removes it';
+
+/**
+ * The write probe of a store that holds only restic's files (a REST server): a real shared restic
+ * lock, sealed with the repository's master key, written, read back and decoded as restic would, and
+ * deleted. Beside it, a DELETE of a snapshot ID that cannot exist asks whether the server refuses
+ * deletes (append-only mode): a Warning, not a broken storage. Without the password, or without a
+ * repository the password opens, nothing is written and the probe is skipped with a Warning (the
+ * repository's own condition says what is wrong).
+ */
+export async function resticWriteProbe(
+  store: ObjectStore,
+  prefix: string,
+  password: string | undefined,
+  deadline: Deadline,
+  cleanupDeadline: Deadline,
+): Promise<ProbeReport> {
+  const skipped = (message: string, hint?: string): ProbeReport => ({
+    writable: {
+      type: ConditionType.BackendWritable,
+      status: 'Unknown',
+      severity: 'Warning',
+      reason: 'Skipped',
+      message,
+      ...(hint ? { hint } : {}),
+    },
+    notes: [],
+  });
+  if (password === undefined) {
+    return skipped(
+      'Write probe skipped: this store holds only restic files, and its probe (a restic lock) needs the repository password, which the storage secret does not have.',
+      'put the repository password under RESTIC_PASSWORD in the storage secret',
+    );
+  }
+  let repository: UnlockedRepository;
+  try {
+    repository = await unlockRepository(store, prefix, password, { signal: deadline.signal() });
+  } catch (error) {
+    if (error instanceof RepositoryError)
+      return skipped(
+        `Write probe skipped: no restic lock can be written without an open repository (${error.message}).`,
+      );
+    const classified = isStorageError(error)
+      ? error.withContext({ provider: store.provider, operation: 'get' })
+      : unknownError(error, store.provider, 'get');
+    return { outcome: { ok: false, error: classified }, notes: [] };
+  }
+
+  const impossible = repository.layout.file('snapshots', randomBytes(32).toString('hex'));
+  const deletesRefused = attempt(
+    store,
+    'delete',
+    () => store.delete(impossible, { signal: deadline.signal() }),
+    impossible,
+  );
+  let lock: WrittenLock | undefined;
+  const written = await attempt(store, 'put', async () => {
+    lock = await writeLock(store, repository, { signal: deadline.signal() });
+    try {
+      await verifyLock(store, repository, lock, { signal: deadline.signal() });
+    } catch (error) {
+      if (error instanceof UnreadableFileError)
+        throw corrupted(store, lock.key, `the restic lock read back does not open: ${error.message}`);
+      throw error;
+    }
+    return { key: lock.key, verifiedBy: 'read-back' as const };
+  });
+  const notes: ConditionInput[] = [];
+  let outcome: Outcome<ProbeResult> = written;
+  const refusal = await deletesRefused;
+  if (lock) {
+    const key = lock.key;
+    const removed = await attempt(
+      store,
+      'delete',
+      () => store.delete(key, { signal: cleanupDeadline.signal() }),
+      key,
+    );
+    if (!removed.ok && removed.error.code === 'PermissionDenied') {
+      notes.push({
+        type: DELETABLE_CONDITION,
+        status: 'False',
+        severity: 'Warning',
+        reason: 'AppendOnly',
+        message: `The server refuses deletes (append-only mode), locks included: the probe's shared lock ${key} was left behind; ${STALE_LOCK_NOTE}.`,
+        hint: 'backups work; forget, prune and lock removal must run on the server side (or serve the repository without append-only mode)',
+      });
+    } else if (!removed.ok && written.ok) {
+      outcome = {
+        ok: false,
+        error: new StorageError({
+          code: removed.error.code,
+          provider: store.provider,
+          operation: 'delete',
+          key,
+          message: `the probe lock could be written but not deleted: ${removed.error.message}`,
+          hint: `restic must remove its locks after every backup; ${STALE_LOCK_NOTE}`,
+          cause: removed.error,
+        }),
+      };
+    }
+  }
+  const refused = !refusal.ok && refusal.error.code === 'PermissionDenied';
+  if (notes.length === 0 && written.ok && (refused || refusal.ok)) {
+    notes.push(
+      refused
+        ? {
+            type: DELETABLE_CONDITION,
+            status: 'False',
+            severity: 'Warning',
+            reason: 'AppendOnly',
+            message:
+              'The server refuses to delete restic data (append-only mode) but lets restic remove its locks: backups work, nothing can be forgotten or pruned through it.',
+            hint: 'run forget and prune on the server side, or serve the repository without append-only mode when that is wanted',
+          }
+        : {
+            type: DELETABLE_CONDITION,
+            status: 'True',
+            severity: 'Warning',
+            reason: 'Deletable',
+            message: 'The server lets restic delete files (forget, prune, unlock).',
+          },
+    );
+  }
+  return { outcome, notes };
 }

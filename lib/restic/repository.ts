@@ -11,6 +11,7 @@
  * the MAC is checked before anything is decrypted), then the config under the master key, then
  * snapshots (count and newest time) and locks (age, host, exclusive, stale).
  */
+import { createHash } from 'node:crypto';
 import { isAlreadyExists, isStorageError } from '../backends/errors.js';
 import { listAll, type ObjectInfo, type ObjectStore } from '../backends/object-store.js';
 import { mapLimit } from '../runtime/concurrency.js';
@@ -272,13 +273,52 @@ async function readLocks(
   return read.filter((lock): lock is LockInfo => lock !== undefined);
 }
 
-/** Opens the repository at `root` with `password` and reports what it holds. */
-export async function openRepository(
+/** A repository opened with a password: what every reader and writer of its files needs. */
+export interface UnlockedRepository {
+  layout: RepositoryLayout;
+  masterKey: CipherKey;
+  version: number;
+  id: string;
+  keyCount: number;
+}
+
+/**
+ * Unlocks in flight on one store are shared: check opens the repository (the marker) beside a probe
+ * that writes a restic lock, and both need the master key, so scrypt runs once. Nothing is kept once
+ * an unlock settles (a later open reads the repository again).
+ */
+const unlocking = new WeakMap<ObjectStore, Map<string, Promise<UnlockedRepository>>>();
+
+/** Config, key files, the master key the password opens, and the config under it (NoRepository, WrongPassword, …). */
+export function unlockRepository(
   store: ObjectStore,
   root: string,
   password: string,
   options: OpenOptions = {},
-): Promise<RepositoryInfo> {
+): Promise<UnlockedRepository> {
+  let byStore = unlocking.get(store);
+  if (!byStore) {
+    byStore = new Map();
+    unlocking.set(store, byStore);
+  }
+  const memo = `${new RepositoryLayout(root).root}\0${createHash('sha256').update(password).digest('hex')}`;
+  const known = byStore.get(memo);
+  if (known) return known;
+  const unlocked = readMasterKey(store, root, password, options);
+  byStore.set(memo, unlocked);
+  const forget = (): void => {
+    if (byStore.get(memo) === unlocked) byStore.delete(memo);
+  };
+  unlocked.then(forget, forget);
+  return unlocked;
+}
+
+async function readMasterKey(
+  store: ObjectStore,
+  root: string,
+  password: string,
+  options: OpenOptions,
+): Promise<UnlockedRepository> {
   const layout = new RepositoryLayout(root);
   const sealedConfig = await getIfExists(store, layout.config, options);
   if (sealedConfig === undefined) {
@@ -323,6 +363,17 @@ export async function openRepository(
     }
     throw error;
   }
+  return { layout, masterKey, version: config.version, id: config.id, keyCount: keys.length };
+}
+
+/** Opens the repository at `root` with `password` and reports what it holds. */
+export async function openRepository(
+  store: ObjectStore,
+  root: string,
+  password: string,
+  options: OpenOptions = {},
+): Promise<RepositoryInfo> {
+  const { layout, masterKey, ...config } = await unlockRepository(store, root, password, options);
   const [snapshots, locks] = await Promise.all([
     listIds(store, layout, 'snapshots', options),
     listIds(store, layout, 'locks', options),
@@ -335,7 +386,7 @@ export async function openRepository(
     path: layout.root,
     version: config.version,
     id: config.id,
-    keyCount: keys.length,
+    keyCount: config.keyCount,
     snapshotCount: snapshots.length,
     newestSnapshotTime: snapshotSummary.newest?.toISOString(),
     unreadableSnapshots: snapshotSummary.unreadable,
