@@ -19,11 +19,13 @@ import type { Log } from '../runtime/log.js';
 import type { Caller } from '../trust/scope.js';
 import { sendToQueue, type QueueMessage, type QueueOrigin, type QueueOutcome } from './sqs.js';
 import {
+  deploymentNotifyOn,
   deploymentTargets,
   requestedQueueProblem,
   requestedTargetRules,
   requestedWebhookProblem,
   WEBHOOK_SECRET_KEY,
+  type NotifyOn,
   type NotifyTargets,
 } from './targets.js';
 import { deliverWebhook, displayUrl, type RetryPolicy, type WebhookOutcome } from './webhook.js';
@@ -36,6 +38,8 @@ export interface DeliveryReport {
   sqs?: QueueOutcome;
   /** The request's own targets (its `notify` section), sent in addition or refused, with the reason. */
   requested?: { webhook?: WebhookOutcome; sqs?: QueueOutcome };
+  /** Targets set to `change` (NOTIFY_ON, notify.on) that this result, no transition, was not sent to. */
+  held?: { reason: string; targets: ('deployment' | 'request')[] };
 }
 
 export interface DeliveryContext {
@@ -53,6 +57,16 @@ export interface DeliveryOptions {
   policy?: Partial<RetryPolicy>;
   /** The event id (a fresh UUID when not given); a retried fleet message keeps its own. */
   eventId?: string;
+  /** When the deployment's targets get a result; NOTIFY_ON from the environment when not given. */
+  on?: NotifyOn;
+}
+
+/**
+ * Is this result a phase transition? Results carry `previousPhase` once a results store remembers the
+ * storage (lib/results/); a first result, or one from a deployment without a store, counts as one.
+ */
+export function isTransition(result: OperationResult): boolean {
+  return result.previousPhase !== result.status.phase;
 }
 
 /** Time kept back from the deadline so the function can still answer after the last attempt. */
@@ -146,10 +160,32 @@ export async function deliverResult(
   context: DeliveryContext,
   options: DeliveryOptions = {},
 ): Promise<DeliveryReport | undefined> {
-  const deployment = options.deployment ?? deploymentTargets();
-  if (!deployment.webhook && !deployment.sqs && !requested?.webhook && !requested?.sqs) return undefined;
-  const rules = requestedTargetRules(context.config, context.caller);
+  const allDeployment = options.deployment ?? deploymentTargets();
+  const allRequested = requested;
+  // `change`: a result that repeats the storage's phase goes nowhere (a broken storage alerts once).
+  const steady = !isTransition(result);
+  const holdDeployment =
+    steady &&
+    (options.on ?? deploymentNotifyOn()) === 'change' &&
+    Boolean(allDeployment.webhook || allDeployment.sqs);
+  const holdRequested =
+    steady && allRequested?.on === 'change' && Boolean(allRequested.webhook || allRequested.sqs);
+  const deployment: NotifyTargets = holdDeployment ? {} : allDeployment;
+  requested = holdRequested ? undefined : allRequested;
   const eventId = options.eventId ?? randomUUID();
+  const held: DeliveryReport['held'] =
+    holdDeployment || holdRequested
+      ? {
+          reason: `no phase transition (still ${result.status.phase}): targets set to notify on change`,
+          targets: [
+            ...(holdDeployment ? ['deployment' as const] : []),
+            ...(holdRequested ? ['request' as const] : []),
+          ],
+        }
+      : undefined;
+  if (!deployment.webhook && !deployment.sqs && !requested?.webhook && !requested?.sqs)
+    return held ? { eventId, held } : undefined;
+  const rules = requestedTargetRules(context.config, context.caller);
   const body = eventBody(result, eventId);
   const send: Send = {
     eventId,
@@ -191,6 +227,7 @@ export async function deliverResult(
     theirQueue,
   ]);
   const report: DeliveryReport = { eventId };
+  if (held) report.held = held;
   if (webhook) report.webhook = webhook;
   if (sqs) report.sqs = sqs;
   if (requestedWebhook || requestedSqs) {
