@@ -50,7 +50,12 @@ type Via = 'direct' | 'http';
 interface Outcome {
   statusCode?: number;
   status?: { phase: string; conditions: { type: string; reason: string; message: string }[] };
-  delivery?: { webhook?: { delivered: boolean }; sqs?: { delivered: boolean } };
+  delivery?: {
+    webhook?: { delivered: boolean };
+    sqs?: { delivered: boolean };
+    /** The request's own targets (notify), beside the deployment's (lib/delivery/deliver.ts). */
+    requested?: { webhook?: { delivered: boolean }; sqs?: { delivered: boolean } };
+  };
   [field: string]: unknown;
 }
 
@@ -124,8 +129,9 @@ function reasons(outcome: Outcome): string[] {
 
 /** The result went to both sinks (so the webhook and queue paths ran with this status). */
 function expectDelivered(outcome: Outcome, where: string): void {
-  expect(outcome.delivery?.webhook?.delivered, `${where}: ${JSON.stringify(outcome.delivery)}`).toBe(true);
-  expect(outcome.delivery?.sqs?.delivered, `${where}: ${JSON.stringify(outcome.delivery)}`).toBe(true);
+  const sinks = outcome.delivery?.requested ?? outcome.delivery;
+  expect(sinks?.webhook?.delivered, `${where}: ${JSON.stringify(outcome.delivery)}`).toBe(true);
+  expect(sinks?.sqs?.delivered, `${where}: ${JSON.stringify(outcome.delivery)}`).toBe(true);
 }
 
 // ---- canaries per provider -------------------------------------------------------------------------------
@@ -674,8 +680,8 @@ describe('delivery that fails, with canary secrets in play', () => {
         's3 failed delivery',
       );
       expect(outcome.status?.phase).toBe('Ready');
-      expect(outcome.delivery?.webhook?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
-      expect(outcome.delivery?.sqs?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
+      expect(outcome.delivery?.requested?.webhook?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
+      expect(outcome.delivery?.requested?.sqs?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
     }
     expect(receiver.requests.some((request) => request.path === '/refuse')).toBe(true);
     expect(capture.text()).toContain('status not delivered');
