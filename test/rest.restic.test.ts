@@ -5,7 +5,11 @@
  * made, we verify), append-only servers, credentials in the URL, and concurrent initializes.
  */
 import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RequestError } from '../lib/api/request-error.js';
+import { parseStorage } from '../lib/config/manifests.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import type { OperationContext } from '../lib/operations/context.js';
 import type { RepositoryReport } from '../lib/operations/repositories.js';
@@ -265,5 +269,51 @@ describe('a Stash Repository on a REST server', () => {
       await resticOk(resticRepo(path), PASSWORD, ['key', 'list', '--json']),
     ) as unknown[];
     expect(keys).toHaveLength(1);
+  });
+});
+
+describe('events/rest samples and the rest block', () => {
+  it('every sample runs as it is, its URL pointed at the fake: initialize and check are Ready', async () => {
+    const dir = join(import.meta.dirname, '..', 'events', 'rest');
+    const files = (await readdir(dir)).filter((file) => file.endsWith('.json')).sort();
+    expect(files.length).toBeGreaterThan(0);
+    const secret = await secretDir(
+      {
+        REST_SERVER_USERNAME: info().username as string,
+        REST_SERVER_PASSWORD: info().password as string,
+        RESTIC_PASSWORD: PASSWORD,
+      },
+      'rest-events',
+    );
+    const path = uniquePath('events');
+    for (const file of files) {
+      const event = JSON.parse(await readFile(join(dir, file), 'utf8')) as {
+        storage: { spec: { backend: { rest: { url: string } } } };
+        options?: Record<string, unknown>;
+      };
+      event.storage.spec.backend.rest.url = `${info().endpoint}${path}`;
+      for (const operation of ['initialize', 'check'] as const) {
+        const result = await runOperation(
+          operation,
+          { ...event, credentials: secret, options: { ...event.options, kdf: FAST_KDF } },
+          context(),
+        );
+        expect(result.status.phase, `${file} ${operation}: ${JSON.stringify(result.status)}`).toBe('Ready');
+      }
+    }
+  });
+
+  it('refuses a URL that is not http(s) with a 400 naming the field', () => {
+    let caught: unknown;
+    try {
+      parseStorage(repository('sftp://host/repo'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(RequestError);
+    expect((caught as RequestError).status).toBe(400);
+    expect((caught as RequestError).issues).toContainEqual(
+      expect.objectContaining({ path: 'storage.spec.backend.rest.url' }),
+    );
   });
 });
