@@ -36,7 +36,7 @@ export const handler = middy<unknown, FleetRunOutput, Error, Context>()
     const source = fleet ?? fleetConfig.source;
     if (!source)
       throw new Error('no fleet: pass { "fleet": "<reference>" } in the schedule input or set FLEET_SOURCE');
-    const { deadline, config } = operationContext(context);
+    const { deadline, config, progress } = operationContext(context);
     return runFleet({
       source,
       fleet: fleetConfig,
@@ -45,5 +45,6 @@ export const handler = middy<unknown, FleetRunOutput, Error, Context>()
       log,
       observer: fleetObserver,
       ...(time ? { runTime: time } : {}),
+      ...(progress ? { progress } : {}),
     });
   });

@@ -13,6 +13,7 @@ import { isStorageError } from '../../lib/backends/errors.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../lib/config/runtime.js';
 import type { OperationContext } from '../../lib/operations/context.js';
 import { Deadline } from '../../lib/runtime/deadline.js';
+import type { ProgressSink } from '../../lib/runtime/progress.js';
 import { OPERATOR, type Caller } from '../../lib/trust/scope.js';
 import { callerOf, identifyCaller } from './auth.js';
 import { isHttpEvent, type DecodedEvent } from './event.js';
@@ -23,12 +24,26 @@ export const runtimeConfig: RuntimeConfig = loadRuntimeConfig();
 /** Answer this much before Lambda's own timeout, so a result always goes out. */
 const RESPONSE_MARGIN_MS = 500;
 
-export function operationContext(context: Context, caller: Caller = OPERATOR): OperationContext {
+/**
+ * A Lambda context that also carries a progress sink: the CLI invokes handlers in-process and shows
+ * long operations' counters (cli/invoke.ts). Lambda itself never sets it.
+ */
+export interface ProgressContext extends Context {
+  progress?: ProgressSink;
+}
+
+export function operationContext(context: ProgressContext, caller: Caller = OPERATOR): OperationContext {
   const remaining =
     typeof context.getRemainingTimeInMillis === 'function'
       ? context.getRemainingTimeInMillis()
       : runtimeConfig.defaultTimeoutMs;
-  return { deadline: Deadline.in(remaining - RESPONSE_MARGIN_MS), config: runtimeConfig, log, caller };
+  return {
+    deadline: Deadline.in(remaining - RESPONSE_MARGIN_MS),
+    config: runtimeConfig,
+    log,
+    caller,
+    ...(context.progress ? { progress: context.progress } : {}),
+  };
 }
 
 function errorBody(error: RequestError): string {

@@ -10,6 +10,7 @@ import type { RetryPolicy } from '../delivery/webhook.js';
 import { CLEANUP_RESERVE_MS } from '../operations/context.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
+import type { ProgressSink } from '../runtime/progress.js';
 import { checkFleetEntry } from './check-entry.js';
 import type { FleetConfig } from './config.js';
 import { enqueueEntries } from './fanout.js';
@@ -31,6 +32,8 @@ export interface FleetRunOptions {
   runTime?: Date;
   deployment?: NotifyTargets;
   policy?: Partial<RetryPolicy>;
+  /** Told how many of the due entries are done (checked, queued or given up on) as each one ends. */
+  progress?: ProgressSink;
 }
 
 export interface FleetRunOutput {
@@ -61,6 +64,18 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunOutput
         message: 'check-interval annotation: not due this run',
       });
   }
+  // Each entry counts once: an abandoned check (overran) may still finish later.
+  const finished = new Set<number>();
+  const report = (): void =>
+    options.progress?.({ task: 'fleet', unit: 'storages', done: finished.size, total: due.length });
+  report();
+  const counted = (result: FleetEntryResult): FleetEntryResult => {
+    if (!finished.has(result.index)) {
+      finished.add(result.index);
+      report();
+    }
+    return result;
+  };
   const fanout = due.length > options.fleet.fanoutThreshold;
   if (fanout && !options.fleet.queueUrl) {
     options.log.warn(
@@ -97,6 +112,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunOutput
         options.deadline,
       )),
     ];
+    results.forEach(counted);
   } else {
     results = await runPool(
       due,
@@ -107,29 +123,33 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRunOutput
         minTaskMs: MIN_ENTRY_MS,
       },
       {
-        run: (entry, deadline) =>
-          checkFleetEntry(entry, {
-            runtime: options.runtime,
-            deadline,
-            observer: options.observer,
-            ...(options.deployment ? { deployment: options.deployment } : {}),
-            ...(options.policy ? { policy: options.policy } : {}),
+        run: async (entry, deadline) =>
+          counted(
+            await checkFleetEntry(entry, {
+              runtime: options.runtime,
+              deadline,
+              observer: options.observer,
+              ...(options.deployment ? { deployment: options.deployment } : {}),
+              ...(options.policy ? { policy: options.policy } : {}),
+            }),
+          ),
+        notReached: (entry) =>
+          counted({
+            index: entry.index,
+            id: entry.id,
+            state: 'notChecked',
+            reason: 'DeadlineExceeded',
+            message: 'not reached before the run’s deadline',
           }),
-        notReached: (entry) => ({
-          index: entry.index,
-          id: entry.id,
-          state: 'notChecked',
-          reason: 'DeadlineExceeded',
-          message: 'not reached before the run’s deadline',
-        }),
-        overran: (entry) => ({
-          index: entry.index,
-          id: entry.id,
-          state: 'checked',
-          phase: 'NotReady',
-          reason: 'Timeout',
-          message: 'the check did not finish within its deadline',
-        }),
+        overran: (entry) =>
+          counted({
+            index: entry.index,
+            id: entry.id,
+            state: 'checked',
+            phase: 'NotReady',
+            reason: 'Timeout',
+            message: 'the check did not finish within its deadline',
+          }),
       },
     );
   }

@@ -19,6 +19,7 @@ import type { ObjectStore } from '../backends/object-store.js';
 import type { StorageTarget } from '../config/backend.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
+import type { ProgressSink } from '../runtime/progress.js';
 import { sanitizeText } from '../status/sanitize.js';
 import { parseRepositoryYaml, REPOSITORY_FILE, SNAPSHOTS_DIR, snapshotTimeOf } from './kubestash-objects.js';
 import { withConcurrencyLimit } from './limited-store.js';
@@ -97,6 +98,8 @@ export interface InventoryInput {
   log: Log;
   /** State from a continuation token; a fresh walk when absent. */
   resume?: InventoryState;
+  /** Told the running totals after every listing page. */
+  progress?: ProgressSink;
 }
 
 export interface InventoryRun {
@@ -216,6 +219,13 @@ export async function runInventory(input: InventoryInput): Promise<InventoryRun>
       });
       state.n += objects;
       state.b += bytes;
+      input.progress?.({
+        task: 'inventory',
+        unit: 'objects',
+        done: state.n,
+        bytes: state.b,
+        calls: state.calls,
+      });
       if (state.n >= nextProgress) {
         log.info('inventory progress', {
           objects: state.n,
@@ -276,9 +286,12 @@ export async function runInventory(input: InventoryInput): Promise<InventoryRun>
     concurrency: input.concurrency,
     deadline: input.deadline,
     stopAt: input.stopAt ?? defaultStopAt(input.deadline),
+    // Counted as they start, so the progress lines above say how many calls were made so far.
+    onList: () => {
+      state.calls += 1;
+    },
   });
   state.f = result.frontier;
-  state.calls += result.calls;
   const run: InventoryRun = { state, complete: result.complete };
   if (result.fatal) run.fatal = result.fatal;
   return run;

@@ -49,6 +49,8 @@ export interface WalkOptions {
   pageSize?: number;
   /** Attempts for a retryable failure (RateLimited, Unavailable, a timeout that is not ours). */
   attempts?: number;
+  /** Called as each listing call starts, so a caller's counters are current mid-walk (progress lines). */
+  onList?: () => void;
 }
 
 export interface WalkFailure {
@@ -142,6 +144,7 @@ export async function walk<S>(
       try {
         if (!task.l) {
           calls += 1;
+          options.onList?.();
           const page = await store.list(root + task.p, {
             delimiter: '/',
             limit: pageSize,

@@ -11,6 +11,7 @@ import { joinKey, type ObjectStore } from '../backends/object-store.js';
 import { backendLocation, backendPrefix, type StorageTarget } from '../config/backend.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
+import type { ProgressSink } from '../runtime/progress.js';
 import { sanitizeText } from '../status/sanitize.js';
 import { PROGRESS_EVERY, defaultStopAt } from './inventory.js';
 import { withConcurrencyLimit } from './limited-store.js';
@@ -149,6 +150,8 @@ export interface WipeInput {
   concurrency: number;
   log: Log;
   resume?: WipeState;
+  /** Told the running totals after every deleted page. */
+  progress?: ProgressSink;
 }
 
 export interface WipeRun {
@@ -186,6 +189,13 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
       if (children.length > 0) task.s = { c: [...(task.s.c ?? []), ...children] };
       state.n += objects.length;
       state.b += objects.reduce((sum, object) => sum + object.size, 0);
+      input.progress?.({
+        task: 'cleanup',
+        unit: 'objects',
+        done: state.n,
+        bytes: state.b,
+        calls: state.calls,
+      });
       if (state.n >= nextProgress) {
         log.info('cleanup progress', {
           deletedObjects: state.n,
@@ -213,9 +223,11 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
     concurrency: input.concurrency,
     deadline: input.deadline,
     stopAt,
+    onList: () => {
+      state.calls += 1;
+    },
   });
   state.f = result.frontier;
-  state.calls += result.calls;
   const run: WipeRun = { state, complete: false, leftovers: false };
   if (result.fatal) run.fatal = result.fatal;
   if (!result.complete) return run;

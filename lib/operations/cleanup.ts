@@ -66,6 +66,7 @@ export async function cleanup(
           concurrency: walkConcurrency(request.storage),
           log: context.log,
           resume,
+          ...(context.progress ? { progress: context.progress } : {}),
         }),
       );
       const { state } = run;

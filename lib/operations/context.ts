@@ -2,6 +2,7 @@
 import type { RuntimeConfig } from '../config/runtime.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
+import type { ProgressSink } from '../runtime/progress.js';
 import type { Caller, TrustScope } from '../trust/scope.js';
 
 export interface OperationContext {
@@ -13,6 +14,8 @@ export interface OperationContext {
   caller?: Caller;
   /** Set by runOperation once the request is authorized: the namespace and tenant it acts for. */
   scope?: TrustScope;
+  /** Where long operations report their counters as they go (the CLI's progress display); optional. */
+  progress?: ProgressSink;
 }
 
 /** Time kept back from the invocation's deadline for probe cleanup and for returning the status. */

@@ -80,6 +80,7 @@ export async function inventoryStep(
       concurrency: walkConcurrency(target),
       log: context.log,
       resume,
+      ...(context.progress ? { progress: context.progress } : {}),
     }),
   );
   const { state } = run;

@@ -2,10 +2,16 @@
  * The first steps every operation shares: resolve the credentials reference (KubeStash's
  * BackendSecretFound condition), then open the store for the backend.
  */
-import { backendEndpoint, type StorageTarget } from '../config/backend.js';
+import { backendEndpoint, type Provider, type StorageTarget } from '../config/backend.js';
 import { checkEndpoint, isEndpointRefused } from '../net/endpoint-guard.js';
 import type { OperationRequest } from '../config/request.js';
-import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../credentials/resolve.js';
+import {
+  CredentialsError,
+  KNOWN_SECRET_KEYS,
+  referenceFromTemplate,
+  resolveCredentials,
+  splitReference,
+} from '../credentials/resolve.js';
 import { SecretBag } from '../credentials/secret.js';
 import { openStore, preloadAdapter } from '../backends/registry.js';
 import type { ObjectStore } from '../backends/object-store.js';
@@ -41,6 +47,31 @@ function credentialsReference(
   };
 }
 
+/** The start of every secret key a provider's adapter reads; `local` reads none. */
+const PROVIDER_KEY_PREFIXES: Record<Provider, readonly string[]> = {
+  local: [],
+  s3: ['AWS_'],
+  gcs: ['GOOGLE_'],
+  azure: ['AZURE_'],
+  swift: ['ST_', 'OS_'],
+  b2: ['B2_'],
+  rest: ['REST_SERVER_'],
+};
+
+/**
+ * An `env` reference (the only kind that reads whatever happens to be set) that found none of the
+ * provider's keys: the variables it looked for, else undefined. A secret directory or a stored secret
+ * is taken as written.
+ */
+function missingEnvKeys(reference: string, provider: Provider, credentials: SecretBag): string[] | undefined {
+  const [scheme, location] = splitReference(reference);
+  const prefixes = PROVIDER_KEY_PREFIXES[provider];
+  if (scheme !== 'env' || prefixes.length === 0) return undefined;
+  const providerKeys = KNOWN_SECRET_KEYS.filter((key) => prefixes.some((prefix) => key.startsWith(prefix)));
+  if (providerKeys.some((key) => credentials.has(key))) return undefined;
+  return providerKeys.map((key) => location + key);
+}
+
 /** Resolves credentials into `status`; undefined (with a False condition) when they cannot be had. */
 export async function resolveSessionCredentials(
   request: OperationRequest,
@@ -73,10 +104,25 @@ export async function resolveSessionCredentials(
       resolveCredentials(reference as string, { signal: context.deadline.signal() }),
     );
     status.addSecrets(credentials.revealAll());
+    const provider = request.storage.backend.provider;
+    const missing = missingEnvKeys(reference, provider, credentials);
+    if (missing && credentials.size === 0) {
+      // Nothing at all: an explicit `env` that finds nothing must not quietly become credential-less.
+      status.set({
+        type: ConditionType.BackendSecretFound,
+        status: 'False',
+        reason: KubeStashReason.BackendSecretNotAvailable,
+        message: `credentials "${reference}": none of ${provider}'s keys is set in the environment (looked for ${missing.join(', ')})`,
+        hint: `set the keys your ${provider} account needs in the environment, point "credentials" at a secret (e.g. "dir:/secrets/demo/${provider}-secret"), or leave "credentials" out to use the function's own identity`,
+      });
+      return undefined;
+    }
     status.ok(
       ConditionType.BackendSecretFound,
       KubeStashReason.BackendSecretAvailable,
-      'Backend secret exists.',
+      missing
+        ? `Backend secret found in the environment, but without ${provider}'s keys (looked for ${missing.join(', ')}): the backend is used with the function's own identity.`
+        : 'Backend secret exists.',
     );
     return credentials;
   } catch (error) {
