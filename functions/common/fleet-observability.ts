@@ -35,6 +35,13 @@ export const fleetObserver: FleetObserver = {
     metrics.addMetadata('entry', result.id);
     metrics.addMetric('Ready', MetricUnit.Count, measurement.ready);
     metrics.addMetric('CheckDuration', MetricUnit.Milliseconds, measurement.durationMs);
+    // Phase changes (results store): a broken storage counts once, and so does its recovery.
+    metrics.addMetric('Transitions', MetricUnit.Count, measurement.transition);
+    metrics.addMetric(
+      'BecameNotReady',
+      MetricUnit.Count,
+      measurement.transition && !measurement.ready ? 1 : 0,
+    );
     for (const [step, ms] of Object.entries(measurement.steps))
       metrics.addMetric(metricName(step), MetricUnit.Milliseconds, ms);
     metrics.publishStoredMetrics();

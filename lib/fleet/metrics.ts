@@ -13,6 +13,8 @@ export interface CheckMeasurement {
   durationMs: number;
   /** Per-step latency (credentials, connect, list, writeProbe, marker …), milliseconds. */
   steps: Record<string, number>;
+  /** 1 when the phase changed since the storage's previous result (results store), 0 otherwise. */
+  transition: 0 | 1;
 }
 
 /** How a run reports: a log carrying the storage identity on every line, and one measurement per check. */
@@ -29,6 +31,7 @@ export function measure(result: FleetEntryResult): CheckMeasurement | undefined 
     ready: result.phase === 'Ready' ? 1 : 0,
     durationMs: total ?? 0,
     steps,
+    transition: result.transition ? 1 : 0,
   };
 }
 

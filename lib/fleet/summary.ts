@@ -17,6 +17,11 @@ export interface FleetEntryResult {
   storage?: StorageIdentity;
   status?: StorageStatus;
   delivery?: DeliveryReport;
+  /** From the results store (lib/results/): the phase before this check, and since when the phase holds. */
+  previousPhase?: Phase;
+  since?: string;
+  /** The phase changed (or the storage is new to the store); absent without a store. */
+  transition?: boolean;
 }
 
 export interface FleetSummary {
