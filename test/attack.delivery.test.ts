@@ -50,6 +50,8 @@ const stage = await deployStage({
 });
 const { handler: checkHandler } = await import('../functions/check.js');
 const { handler: cleanupHandler } = await import('../functions/cleanup.js');
+// The deployment's settings as the handlers read them at cold start (one test widens the webhook list).
+const { runtimeConfig } = await import('../functions/common/middleware.js');
 
 const figures = { attacks: 0, attackerConnections: 0, attackerBytes: 0, leaks: 0, auditMissed: 0 };
 
@@ -195,7 +197,7 @@ describe('HTTP callers on a deployed stage', () => {
     expectNothingReached('webhook, no list');
     expectAudited(refused, 'webhook, no list');
 
-    process.env.NOTIFY_WEBHOOK_ALLOWED_HOSTS = new URL(receiver.url).host;
+    runtimeConfig.notifyWebhookAllowedHosts = [new URL(receiver.url).host];
     try {
       attacker.reset();
       const elsewhere = (await http({ storage, notify: { webhook: { url: `${attacker.url}/hook` } } }))
@@ -214,7 +216,7 @@ describe('HTTP callers on a deployed stage', () => {
       expect(theirs?.headers['x-bsf-signature']).toBeUndefined();
       expectAudited(listed, 'webhook, listed');
     } finally {
-      delete process.env.NOTIFY_WEBHOOK_ALLOWED_HOSTS;
+      delete runtimeConfig.notifyWebhookAllowedHosts;
     }
   });
 

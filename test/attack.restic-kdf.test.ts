@@ -112,6 +112,16 @@ describe.each(CHANNELS)('weak options.kdf on a deployed stage, %s', (_, invoke) 
     expect(await snapshot(volume)).toEqual(before);
   });
 
+  it('hours of scrypt (p = 100,000) are refused too: scrypt holds a thread past any deadline', async () => {
+    const before = await snapshot(volume);
+    const { statusCode, json } = await invoke(kubestash({ N: 32768, r: 8, p: 100_000 }).body);
+    expect(statusCode).toBe(400);
+    expect(json.error.issues).toEqual([
+      { path: 'options.kdf', message: expect.stringMatching(/N·r·p must be at most/) },
+    ]);
+    expect(await snapshot(volume)).toEqual(before);
+  });
+
   it('a Stash repository (the storage itself) with weak kdf: 400, no key file', async () => {
     const before = await snapshot(volume);
     const { statusCode, json } = await invoke(stash({ N: 2, r: 1, p: 1 }));

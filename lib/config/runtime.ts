@@ -67,6 +67,8 @@ const runtimeSchema = z.object({
     ),
   /** Queue URL patterns a request's notify.sqs may name besides the deployment's own queue. */
   NOTIFY_SQS_ALLOWED_QUEUES: z.string().optional(),
+  /** Host patterns (optional :port) a request's notify.webhook may name (lib/delivery/targets.ts). */
+  NOTIFY_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   /** Per-tenant/namespace directory under a shared local volume root, e.g. `{tenant}/{namespace}`. */
   LOCAL_SUBPATH_TEMPLATE: z.string().min(1).max(512).optional(),
   /** Tests only: accept scrypt parameters weaker than restic's. Refused on every deployed stage. */
@@ -91,6 +93,7 @@ export type RuntimeConfig = {
   grants: readonly Grant[];
   endpointAllowedHosts?: readonly string[];
   notifySqsAllowedQueues?: readonly string[];
+  notifyWebhookAllowedHosts?: readonly string[];
   localSubPathTemplate?: string;
   allowWeakKdf: boolean;
 };
@@ -147,6 +150,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     grants,
     endpointAllowedHosts: patternList(values.ENDPOINT_ALLOWED_HOSTS),
     notifySqsAllowedQueues: patternList(values.NOTIFY_SQS_ALLOWED_QUEUES),
+    notifyWebhookAllowedHosts: patternList(values.NOTIFY_WEBHOOK_ALLOWED_HOSTS),
     localSubPathTemplate: values.LOCAL_SUBPATH_TEMPLATE,
     allowWeakKdf,
   };

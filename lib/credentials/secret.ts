@@ -42,6 +42,7 @@ const IDENTIFYING_KEYS: ReadonlySet<string> = new Set([
   'AZURE_ENDPOINT_SUFFIX',
   'ST_AUTH',
   'ST_USER',
+  'REST_SERVER_USERNAME',
   'OS_AUTH_URL',
   'OS_REGION_NAME',
   'OS_INTERFACE',

@@ -82,22 +82,13 @@ export interface RequestedTargetRules {
   secretsAllowed: boolean;
 }
 
-function listSetting(value: string | undefined): string[] | undefined {
-  const list = (value ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-  return list.length > 0 ? list : undefined;
-}
-
-/** The rules for `caller` (absent: the operator) under `config` and NOTIFY_WEBHOOK_ALLOWED_HOSTS. */
+/** The rules for `caller` (absent: the operator) under the deployment's `config`. */
 export function requestedTargetRules(
-  config: Pick<RuntimeConfig, 'workstation' | 'notifySqsAllowedQueues'>,
+  config: Pick<RuntimeConfig, 'workstation' | 'notifySqsAllowedQueues' | 'notifyWebhookAllowedHosts'>,
   caller: Caller | undefined,
-  env: NodeJS.ProcessEnv = process.env,
 ): RequestedTargetRules {
   const operator = caller === undefined || caller.kind === 'operator';
-  const webhookAllowedHosts = listSetting(env[WEBHOOK_HOSTS_SETTING]);
+  const webhookAllowedHosts = config.notifyWebhookAllowedHosts;
   return {
     openByDefault: operator || config.workstation,
     ...(webhookAllowedHosts ? { webhookAllowedHosts } : {}),

@@ -26,6 +26,11 @@ export const DEFAULT_PARAMS: KdfParams = { N: 16384, r: 8, p: 1 };
  * 128·r·N under 60 MiB). restic itself opens anything scrypt accepts, so this bound is ours to keep.
  */
 export const MINIMUM_PARAMS: KdfParams = { N: 32768, r: 8, p: 1 };
+/**
+ * Largest scrypt work (N·r·p) we run: 32× the minimum. scrypt holds a thread until it is done, whatever
+ * the deadline says, so a caller must not be able to ask for hours of it.
+ */
+const MAX_WORK = 2 ** 15 * 8 * 32;
 /** Largest working memory we let scrypt use (Node's default maxmem of 32 MiB is too small for N=32768, r=8). */
 const MAX_MEMORY = 512 * 1024 * 1024;
 
@@ -40,6 +45,8 @@ export function checkParams(params: KdfParams): string | undefined {
   if (!Number.isInteger(p) || p < 1) return 'p must be a positive integer';
   if (r * p >= 2 ** 30) return 'r·p must be below 2^30';
   if (memoryOf(params) > MAX_MEMORY) return `N·r needs more than ${MAX_MEMORY / 1024 / 1024} MiB`;
+  if (N * r * p > MAX_WORK)
+    return `N·r·p must be at most ${MAX_WORK} (${MAX_WORK / (2 ** 15 * 8)}× restic's minimum work)`;
   return undefined;
 }
 
