@@ -12,19 +12,17 @@ import {
   signedEvent,
   storageFor,
   type DeployedStage,
+  operationHandlers,
+  OPERATION_NAMES,
+  type OperationName,
 } from './support/attack.js';
 import { lambdaContext, parseHttpResult } from './support/lambda.js';
 import { startRecordingListener, type RecordingListener } from './support/recording-listener.js';
 
 const stage: DeployedStage = await deployStage();
-const handlers = {
-  initialize: (await import('../functions/initialize.js')).handler,
-  check: (await import('../functions/check.js')).handler,
-  inventory: (await import('../functions/inventory.js')).handler,
-  cleanup: (await import('../functions/cleanup.js')).handler,
-};
-type Op = keyof typeof handlers;
-const OPS = Object.keys(handlers) as Op[];
+const handlers = await operationHandlers();
+type Op = OperationName;
+const OPS = OPERATION_NAMES;
 
 let attacker: RecordingListener;
 beforeAll(async () => {

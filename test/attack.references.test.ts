@@ -14,6 +14,9 @@ import {
   signedEvent,
   storageFor,
   type DeployedStage,
+  operationHandlers,
+  OPERATION_NAMES,
+  type OperationName,
 } from './support/attack.js';
 import { lambdaContext, parseHttpResult } from './support/lambda.js';
 import { startRecordingListener, type RecordingListener } from './support/recording-listener.js';
@@ -31,14 +34,9 @@ process.env.API_GRANTS = JSON.stringify(grants).replaceAll('@ROOT@', allowedRoot
 process.env.AWS_ACCESS_KEY_ID = 'AKIAFUNCTIONOWNKEY0001';
 process.env.AWS_SECRET_ACCESS_KEY = 'function-own-secret-access-key-do-not-leak';
 process.env.AWS_SESSION_TOKEN = 'function-own-session-token-do-not-leak';
-const handlers = {
-  initialize: (await import('../functions/initialize.js')).handler,
-  check: (await import('../functions/check.js')).handler,
-  inventory: (await import('../functions/inventory.js')).handler,
-  cleanup: (await import('../functions/cleanup.js')).handler,
-};
-type Op = keyof typeof handlers;
-const OPS = Object.keys(handlers) as Op[];
+const handlers = await operationHandlers();
+type Op = OperationName;
+const OPS = OPERATION_NAMES;
 const FUNCTION_SECRETS = [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN];
 
 beforeAll(async () => {

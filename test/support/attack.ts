@@ -151,3 +151,16 @@ export function leaked(values: readonly string[], text: string): string[] {
     ),
   );
 }
+
+/** The four operation handlers, imported now (call after the stage's environment is set: cold start). */
+export async function operationHandlers() {
+  return {
+    initialize: (await import('../../functions/initialize.js')).handler,
+    check: (await import('../../functions/check.js')).handler,
+    inventory: (await import('../../functions/inventory.js')).handler,
+    cleanup: (await import('../../functions/cleanup.js')).handler,
+  };
+}
+export type OperationHandlers = Awaited<ReturnType<typeof operationHandlers>>;
+export type OperationName = keyof OperationHandlers;
+export const OPERATION_NAMES: readonly OperationName[] = ['initialize', 'check', 'inventory', 'cleanup'];
