@@ -16,6 +16,8 @@
  *   signature, a timestamp outside API_AUTH_WINDOW_SECONDS or a signature already seen → 403; all
  *   before the body is decoded.
  * - `none` (the local stage only): everyone is `anonymous`.
+ * - the console (`identifyCaller(config, { jwt: true })`) on deployed stages: the subject of the JWT
+ *   API Gateway's authorizer verified, `jwt:<sub>`; without one, 401.
  *
  * Direct invocations are authorized by IAM (lambda:InvokeFunction): they are the operator and pass untouched.
  */
@@ -211,6 +213,16 @@ export function iamPrincipal(event: HttpEvent): string | undefined {
   return typeof arn === 'string' && arn.startsWith('arn:') ? arn : undefined;
 }
 
+/**
+ * The subject API Gateway's JWT authorizer verified (HTTP API `authorizer.jwt.claims`), as `jwt:<sub>`;
+ * used by the console, whose routes sit behind the deployment's OIDC issuer.
+ */
+export function jwtPrincipal(event: HttpEvent): string | undefined {
+  const context = event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } };
+  const sub = context.authorizer?.jwt?.claims?.sub;
+  return typeof sub === 'string' && sub !== '' ? `jwt:${sub}` : undefined;
+}
+
 /** The identified caller of each invocation, by its Lambda context (the handler gets the same object). */
 const callers = new WeakMap<Context, Caller>();
 
@@ -225,6 +237,7 @@ export function callerOf(context: Context): Caller | undefined {
  */
 export function identifyCaller(
   config: Pick<RuntimeConfig, 'apiAuth' | 'apiAuthProblem' | 'apiAuthSecretRef' | 'apiAuthWindowMs'>,
+  options: { jwt?: boolean } = {},
 ): middy.MiddlewareObj<unknown, unknown, Error, Context> {
   const verify =
     config.apiAuth === 'hmac' && config.apiAuthSecretRef
@@ -236,7 +249,19 @@ export function identifyCaller(
       if (!isHttpEvent(event)) return;
       const headers = (event.headers ?? {}) as Record<string, string | undefined>;
       let caller: Caller;
-      if (config.apiAuthProblem) {
+      if (options.jwt && config.apiAuth !== 'none') {
+        // The console: API Gateway's JWT authorizer has verified the token; its subject is the caller.
+        const principal = jwtPrincipal(event);
+        if (!principal) {
+          throw new RequestError('Unauthorized', 'the request carries no verified JWT', [
+            {
+              path: 'requestContext.authorizer.jwt',
+              message: 'the console route must use the jwt authorizer',
+            },
+          ]);
+        }
+        caller = { kind: 'http', principal };
+      } else if (config.apiAuthProblem) {
         throw new RequestError('Misconfigured', `the API is misconfigured: ${config.apiAuthProblem}`);
       } else if (config.apiAuth === 'hmac') {
         if (!verify) throw new RequestError('Misconfigured', 'the API is misconfigured: no HMAC secret');
