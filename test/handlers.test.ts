@@ -72,7 +72,7 @@ describe('bad requests get a specific 4xx, never a 500', () => {
     ['an unknown content type', httpEvent('storage=1', { contentType: 'application/x-www-form-urlencoded' }), 415, 'UnsupportedMediaType'],
     ['an oversized body', httpEvent({ storage: { provider: 'local', mountPath: '/d' }, pad: 'x'.repeat(1_100_000) }), 413, 'PayloadTooLarge'],
     ['an unknown provider', httpEvent({ storage: { provider: 'ftp', host: 'x' } }), 400, 'InvalidRequest'],
-    ['a provider without an adapter yet', httpEvent({ storage: { storageSecretName: 's', rest: { url: 'https://rest.example' } } }), 501, 'ProviderNotSupported'],
+    ['a REST server URL that is not http(s)', httpEvent({ storage: { storageSecretName: 's', rest: { url: 'ftp://rest.example' } } }), 400, 'InvalidRequest'],
     ['a missing required field', httpEvent({ storage: { provider: 's3', endpoint: 'x' } }), 400, 'InvalidRequest'],
     ['path traversal in prefix', httpEvent({ storage: { provider: 'gcs', bucket: 'b', prefix: '../../etc' } }), 400, 'InvalidRequest'],
     ['path traversal in mountPath', httpEvent({ storage: { provider: 'local', mountPath: '/data/../../etc' } }), 400, 'InvalidRequest'],

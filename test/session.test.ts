@@ -20,7 +20,7 @@ describe('an endpoint the SSRF guard refuses', () => {
       expect(result.status.phase).toBe('NotReady');
       const reachable = result.status.conditions.find((c) => c.type === 'BackendReachable');
       expect(reachable).toMatchObject({ status: 'False', reason: 'InvalidConfig' });
-      expect(reachable?.hint).toMatch(/ALLOW_PRIVATE_ENDPOINTS/);
+      expect(reachable?.hint).toMatch(/metadata addresses are never allowed/);
       // No store was opened, so no adapter or SDK was loaded and nothing was retried.
       expect(result.status.timings.connect).toBeUndefined();
     }
