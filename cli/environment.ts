@@ -25,6 +25,8 @@ export function prepareEnvironment(verbosity: number, env: NodeJS.ProcessEnv = p
   env.POWERTOOLS_DEV = 'true';
   env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   env.SLS_TELEMETRY_DISABLED ??= '1';
-  // Every console write, the SDKs' warnings included, goes to stderr.
+  // Quiet means quiet: process warnings (an SDK's Node version notice) only with -v.
+  if (verbosity === 0) process.removeAllListeners('warning');
+  // Every console write goes to stderr.
   globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
 }

@@ -54,13 +54,18 @@ function lambdaContext(name: string, timeoutMs: number, progress?: ProgressSink)
   };
 }
 
+/** Loads a handler, which validates the deployment settings; a bad one throws, naming its variable. */
+export async function loadHandler(name: OperationCommand | 'fleet'): Promise<Handler> {
+  return ((await HANDLERS[name]()) as { handler: Handler }).handler;
+}
+
 async function invoke(
   name: OperationCommand | 'fleet',
   event: unknown,
   timeoutSeconds: number | undefined,
   progress?: ProgressSink,
 ): Promise<unknown> {
-  const { handler } = (await HANDLERS[name]()) as { handler: Handler };
+  const handler = await loadHandler(name);
   const timeoutMs = (timeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS[name]) * 1000;
   return handler(event, lambdaContext(name, timeoutMs, progress));
 }

@@ -82,10 +82,13 @@ export async function main(argv: readonly string[], streams: Streams): Promise<n
     }
     // The handlers validate the deployment settings as they load: a bad one names its variable.
     invoke = await import('./invoke.js');
+    await invoke.loadHandler(command.kind === 'fleet' ? 'fleet' : command.operation);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await write(streams.stderr, `bsf: ${message}\n`);
-    return error instanceof UsageError || /configuration/.test(message) ? EXIT.usage : EXIT.internal;
+    return error instanceof UsageError || /^invalid (deployment|fleet) configuration/.test(message)
+      ? EXIT.usage
+      : EXIT.internal;
   }
 
   const showsProgress =

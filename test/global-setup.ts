@@ -3,12 +3,11 @@
  * readiness probe, never a sleep), hands their endpoints to tests and stops them after the run.
  * `TEST_SERVERS=s3rver,azurite` starts only those (for a quick local run of one suite).
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import type { StartedServer, TestServer } from './servers/types.js';
+import { findServers, startServers, type StartedSet } from './servers/start.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +15,7 @@ declare module 'vitest' {
   }
 }
 
-const started: { name: string; server: StartedServer }[] = [];
+let running: StartedSet | undefined;
 let runDirectory: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
@@ -24,40 +23,25 @@ export async function setup(project: TestProject): Promise<void> {
   // one directory that teardown removes: test workers inherit TMPDIR, and os.tmpdir() reads it per call.
   runDirectory = await mkdtemp(join(tmpdir(), 'bsf-run-'));
   process.env.TMPDIR = runDirectory;
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'servers');
   const wanted = process.env.TEST_SERVERS?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
-  const files = (await readdir(dir)).filter(
-    (file) => file.endsWith('.ts') && file !== 'types.ts' && !file.endsWith('.d.ts'),
-  );
-  const servers: TestServer[] = [];
-  for (const file of files.sort()) {
-    const module = (await import(pathToFileURL(join(dir, file)).href)) as { server?: TestServer };
-    if (module.server && (!wanted || wanted.includes(module.server.name))) servers.push(module.server);
-  }
-  const results = await Promise.allSettled(
-    servers.map(async (server) => {
-      const running = await server.start();
-      started.push({ name: server.name, server: running });
-      return [server.name, running.info] as const;
-    }),
-  );
-  const failed = results.flatMap((result, index) =>
-    result.status === 'rejected' ? [`${servers[index]?.name}: ${String(result.reason)}`] : [],
-  );
-  if (failed.length > 0) {
+  running = await startServers(await findServers(wanted));
+  if (running.failed.length > 0) {
     await teardown();
-    throw new Error(`test servers failed to start:\n${failed.join('\n')}`);
+    throw new Error(
+      `test servers failed to start:\n${running.failed.map(({ name, reason }) => `${name}: ${reason}`).join('\n')}`,
+    );
   }
   project.provide(
     'servers',
-    Object.fromEntries(results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))),
+    Object.fromEntries(running.started.map(({ name, server }) => [name, server.info])),
   );
 }
 
 export async function teardown(): Promise<void> {
-  await Promise.allSettled(started.splice(0).map(({ server }) => server.stop()));
+  await running?.stop();
+  running = undefined;
   if (runDirectory) await rm(runDirectory, { recursive: true, force: true });
   runDirectory = undefined;
 }
