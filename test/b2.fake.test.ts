@@ -183,7 +183,7 @@ describe('B2 native API contract fake, driven by backblaze-b2', () => {
 });
 
 describe('B2 create-if-absent over versions (contract fake of the B2 native API)', () => {
-  it('keeps one winner when all 20 creators pass the existence check and upload', async () => {
+  it('keeps one winner among 20 creators racing through the existence check and the upload', async () => {
     const key = await fake.control.createKey({ bucketName: bucket });
     const store = b2Store({
       bucket,
@@ -205,9 +205,11 @@ describe('B2 create-if-absent over versions (contract fake of the B2 native API)
       if (result.status === 'rejected')
         expect(isStorageError(result.reason) && result.reason.code).toBe('AlreadyExists');
     }
+    // How many creators got as far as uploading depends on the machine's load; each that lost removed
+    // its own version, so the uploads less the deletes are the one winner.
     const stats = await fake.control.stats(key.applicationKeyId);
-    expect(stats.calls.b2_upload_file).toBe(20);
-    expect(stats.calls.b2_delete_file_version).toBe(19);
+    expect(stats.calls.b2_upload_file).toBeGreaterThanOrEqual(1);
+    expect(stats.calls.b2_delete_file_version ?? 0).toBe(stats.calls.b2_upload_file - 1);
     expect(await fake.control.versionsOf(bucket, 'race/marker')).toHaveLength(1);
     expect(Buffer.from(await store.get('race/marker')).toString()).toBe(`creator-${winners[0]}`);
   });
