@@ -30,6 +30,9 @@ const PLUGIN_OPTIONS = new Set([
   'skipBuildExcludeFns',
   'stripEntryResolveExtensions',
   'disposeContext',
+  // A path serverless-esbuild loads itself: scripts/esbuild-per-function.cjs splits the packaged zips per
+  // function; the bench builds the shared layout, as invoke local does.
+  'plugins',
 ]);
 
 export interface FunctionEntry {
