@@ -20,7 +20,7 @@ import { grantFor } from '../trust/grants.js';
 import { OPERATOR } from '../trust/scope.js';
 import { defaultForm, manifestOf, parseCreateForm, renderCreate, validate } from './create.js';
 import { renderDetail } from './detail.js';
-import { html, type Html } from './html.js';
+import { markup, type Html } from './html.js';
 import { parseListQuery, renderList, selectPage } from './list.js';
 import { PAGE_HEADERS, page } from './page.js';
 import { detailPath, keyOfPath } from './paths.js';
@@ -103,7 +103,7 @@ export function errorPage(statusCode: number, message: string): ConsoleResponse 
   return respond(
     statusCode,
     'Error',
-    html`<h1>${statusCode === 404 ? 'Not found' : 'Cannot show this page'}</h1>
+    markup`<h1>${statusCode === 404 ? 'Not found' : 'Cannot show this page'}</h1>
       <p class="error" role="alert">${message}</p>
       <p><a href="/console">Back to the list</a></p>`,
   );

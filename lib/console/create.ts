@@ -12,7 +12,7 @@ import { PROVIDERS, type Provider } from '../config/backend.js';
 import { parseStorage } from '../config/manifests.js';
 import { SecretBag } from '../credentials/secret.js';
 import type { OperationResult } from '../operations/result.js';
-import { html, type Html } from './html.js';
+import { markup, type Html } from './html.js';
 import { detailPath } from './paths.js';
 import { providerForms, type FormField, type ProviderForm } from './providers.js';
 
@@ -194,56 +194,56 @@ export function validate(parsed: ParsedForm): string[] {
 function input(panel: ProviderForm, spec: FormField, value: string | undefined): Html {
   const id = `spec-${panel.provider}-${spec.name}`;
   const name = `spec.${panel.provider}.${spec.name}`;
-  const label = html`<label for="${id}"
-    >${spec.label}${spec.required ? html` <span aria-hidden="true">*</span>` : ''}${spec.hint ? html` <span class="hint">${spec.hint}</span>` : ''}</label
+  const label = markup`<label for="${id}"
+    >${spec.label}${spec.required ? markup` <span aria-hidden="true">*</span>` : ''}${spec.hint ? markup` <span class="hint">${spec.hint}</span>` : ''}</label
   >`;
   if (spec.kind === 'select')
-    return html`<div>
+    return markup`<div>
       ${label}<select id="${id}" name="${name}">
-        ${(spec.options ?? []).map((option) => html`<option${option === value ? html` selected` : ''}>${option}</option>`)}
+        ${(spec.options ?? []).map((option) => markup`<option${option === value ? markup` selected` : ''}>${option}</option>`)}
       </select>
     </div>`;
   if (spec.kind === 'checkbox')
-    return html`<div>
-      ${label}<input type="checkbox" id="${id}" name="${name}" value="true" ${value ? html` checked` : ''} />
+    return markup`<div>
+      ${label}<input type="checkbox" id="${id}" name="${name}" value="true" ${value ? markup` checked` : ''} />
     </div>`;
-  return html`<div>
+  return markup`<div>
     ${label}<input
       id="${id}"
       name="${name}"
-      ${spec.kind === 'number' ? html`type="number" min="1"` : html`type="text"`}
+      ${spec.kind === 'number' ? markup`type="number" min="1"` : markup`type="text"`}
       value="${value ?? ''}"
-      ${spec.required ? html` required aria-required="true"` : ''}
+      ${spec.required ? markup` required aria-required="true"` : ''}
     />
   </div>`;
 }
 
 function secretInput(auth: FormField): Html {
   const id = `auth-${auth.name}`;
-  const label = html`<label for="${id}"
-    >${auth.label}${auth.required ? html` <span aria-hidden="true">*</span>` : ''}
+  const label = markup`<label for="${id}"
+    >${auth.label}${auth.required ? markup` <span aria-hidden="true">*</span>` : ''}
     <span class="hint">${auth.name}</span></label
   >`;
   // Never a value: typed secrets are not sent back (autocomplete off keeps the browser from keeping them).
   if (auth.kind === 'textarea')
-    return html`<div>
+    return markup`<div>
       ${label}<textarea id="${id}" name="auth.${auth.name}" autocomplete="off" spellcheck="false"></textarea>
     </div>`;
-  return html`<div>
+  return markup`<div>
     ${label}<input type="password" id="${id}" name="auth.${auth.name}" autocomplete="off" />
   </div>`;
 }
 
 function panelOf(panel: ProviderForm, form: CreateForm): Html {
   const values = panel.provider === form.provider ? form.spec : {};
-  return html`<fieldset
+  return markup`<fieldset
     class="provider${panel.provider === form.provider ? ' selected' : ''}"
     data-provider="${panel.provider}"
   >
     <legend>${panel.provider}</legend>
     ${
       panel.auth.length > 0
-        ? html`<fieldset>
+        ? markup`<fieldset>
             <legend>Auth</legend>
             <div class="grid">
               <div>
@@ -284,25 +284,25 @@ export interface CreatePageOptions {
 function resultOf(result: OperationResult): Html {
   const failing = result.status.conditions.filter((condition) => condition.status !== 'True');
   const what = result.operation === 'check' ? 'Test connection' : 'Initialize';
-  return html`<section class="result" role="status" aria-labelledby="result-title">
+  return markup`<section class="result" role="status" aria-labelledby="result-title">
     <h2 id="result-title">
       ${what}: <span class="phase ${result.status.phase}">${result.status.phase}</span>
     </h2>
     ${
       failing.length === 0
-        ? html`<p>Every condition is True.</p>`
-        : html`<ul>
-            ${failing.map((condition) => html`<li><strong>${condition.type}</strong> <span class="reason">${condition.reason}</span>: ${condition.message}${condition.hint ? html` <span class="hint">— ${condition.hint}</span>` : ''}</li>`)}
+        ? markup`<p>Every condition is True.</p>`
+        : markup`<ul>
+            ${failing.map((condition) => markup`<li><strong>${condition.type}</strong> <span class="reason">${condition.reason}</span>: ${condition.message}${condition.hint ? markup` <span class="hint">— ${condition.hint}</span>` : ''}</li>`)}
           </ul>`
     }
-    ${result.operation === 'initialize' && result.status.phase === 'Ready' ? html`<p><a href="${detailPath({ key: `${result.storage.namespace ?? 'default'}/${result.storage.name ?? ''}`, namespace: result.storage.namespace ?? 'default', name: result.storage.name ?? '' })}">Open the storage</a></p>` : ''}
+    ${result.operation === 'initialize' && result.status.phase === 'Ready' ? markup`<p><a href="${detailPath({ key: `${result.storage.namespace ?? 'default'}/${result.storage.name ?? ''}`, namespace: result.storage.namespace ?? 'default', name: result.storage.name ?? '' })}">Open the storage</a></p>` : ''}
   </section>`;
 }
 
 function previewOf(form: CreateForm, typedKeys: readonly string[]): Html {
   const manifest = manifestOf(form);
   const command = secretCommand(form, typedKeys);
-  return html`<section class="preview" aria-labelledby="preview-title">
+  return markup`<section class="preview" aria-labelledby="preview-title">
     <h2 id="preview-title">Preview</h2>
     <input class="format" type="radio" name="format" id="format-yaml" value="yaml" checked />
     <input class="format" type="radio" name="format" id="format-json" value="json" />
@@ -313,13 +313,12 @@ function previewOf(form: CreateForm, typedKeys: readonly string[]): Html {
       <pre id="manifest-yaml" aria-label="BackupStorage manifest (YAML)">${stringify(manifest)}</pre>
     </div>
     <div class="json">
-      <pre id="manifest-json" aria-label="BackupStorage manifest (JSON)">
-${JSON.stringify(manifest, null, 2)}</pre>
+      <pre id="manifest-json" aria-label="BackupStorage manifest (JSON)">${JSON.stringify(manifest, null, 2)}</pre>
     </div>
     <button type="button" class="secondary" data-copy="manifest-{format}">Copy</button>
     ${
       command
-        ? html`<h3>Secret</h3>
+        ? markup`<h3>Secret</h3>
             <pre id="secret-command" aria-label="Secret command">${command}</pre>
             <button type="button" class="secondary" data-copy="secret-command">Copy</button>`
         : ''
@@ -329,14 +328,14 @@ ${JSON.stringify(manifest, null, 2)}</pre>
 
 export function renderCreate(form: CreateForm, options: CreatePageOptions): Html {
   const problems = options.problems ?? [];
-  return html`<nav aria-label="Breadcrumb"><a href="/console">BackupStorages</a> / Create</nav>
+  return markup`<nav aria-label="Breadcrumb"><a href="/console">BackupStorages</a> / Create</nav>
 <h1>Create BackupStorage</h1>
 ${
   problems.length > 0
-    ? html`<div class="error" role="alert">
+    ? markup`<div class="error" role="alert">
         <strong>Please fix:</strong>
         <ul>
-          ${problems.map((problem) => html`<li>${problem}</li>`)}
+          ${problems.map((problem) => markup`<li>${problem}</li>`)}
         </ul>
       </div>`
     : ''
@@ -347,24 +346,24 @@ ${options.result ? resultOf(options.result) : ''}
 <div><label for="namespace">Namespace <span aria-hidden="true">*</span></label><input id="namespace" name="namespace" value="${form.namespace}" required aria-required="true"></div>
 <div><label for="name">Name <span aria-hidden="true">*</span></label><input id="name" name="name" value="${form.name}" required aria-required="true" placeholder="s3-backup"></div>
 <div><label for="deletionPolicy">Deletion Policy <span aria-hidden="true">*</span></label><select id="deletionPolicy" name="deletionPolicy">
-<option value="Delete"${form.deletionPolicy === 'Delete' ? html` selected` : ''}>Delete (keep the backed up data)</option>
-<option value="WipeOut"${form.deletionPolicy === 'WipeOut' ? html` selected` : ''}>WipeOut (delete the backed up data too)</option>
+<option value="Delete"${form.deletionPolicy === 'Delete' ? markup` selected` : ''}>Delete (keep the backed up data)</option>
+<option value="WipeOut"${form.deletionPolicy === 'WipeOut' ? markup` selected` : ''}>WipeOut (delete the backed up data too)</option>
 </select></div>
 </div></fieldset>
-<details${form.labels || form.annotations ? html` open` : ''}><summary>Labels &amp; Annotations</summary><fieldset><div class="grid">
+<details${form.labels || form.annotations ? markup` open` : ''}><summary>Labels &amp; Annotations</summary><fieldset><div class="grid">
 <div><label for="labels">Labels <span class="hint">key=value, one a line</span></label><textarea id="labels" name="labels">${form.labels}</textarea></div>
 <div><label for="annotations">Annotations <span class="hint">key=value, one a line</span></label><textarea id="annotations" name="annotations">${form.annotations}</textarea></div>
 </div></fieldset></details>
 <fieldset><legend>Backend</legend>
 <label for="provider">Provider</label>
-<select id="provider" name="provider">${providerForms().map((panel) => html`<option value="${panel.provider}" ${panel.provider === form.provider ? html` selected` : ''}>${panel.label}</option>`)}</select>
+<select id="provider" name="provider">${providerForms().map((panel) => markup`<option value="${panel.provider}" ${panel.provider === form.provider ? markup` selected` : ''}>${panel.label}</option>`)}</select>
 <p class="hint">Fill in the panel of the chosen provider; the others are ignored.</p>
 ${providerForms().map((panel) => panelOf(panel, form))}
 </fieldset>
 <div class="actions">
 <button type="submit" name="action" value="preview">Preview</button>
 <button type="submit" name="action" value="test" class="secondary">Test connection</button>
-${options.canInitialize ? html`<button type="submit" name="action" value="initialize" class="secondary">Initialize</button>` : ''}
+${options.canInitialize ? markup`<button type="submit" name="action" value="initialize" class="secondary">Initialize</button>` : ''}
 </div>
 ${options.preview && problems.length === 0 ? previewOf(form, options.typedKeys ?? []) : ''}
 </form>`;

@@ -4,13 +4,13 @@
  */
 import type { HistoryEntry, StorageRecord } from '../results/store.js';
 import { age, size } from './format.js';
-import { html, type Html } from './html.js';
+import { markup, type Html } from './html.js';
 import { detailPath } from './paths.js';
 
 function pairs(map: Record<string, string> | undefined): Html {
   const entries = Object.entries(map ?? {});
-  if (entries.length === 0) return html`<span class="muted">none</span>`;
-  return html`${entries.map(([key, value]) => html`<span class="kv">${key}=${value}</span>`)}`;
+  if (entries.length === 0) return markup`<span class="muted">none</span>`;
+  return markup`${entries.map(([key, value]) => markup`<span class="kv">${key}=${value}</span>`)}`;
 }
 
 function place(record: StorageRecord): string {
@@ -33,16 +33,16 @@ export function renderDetail(
 ): Html {
   const { now } = options;
   const repositories = record.repositories;
-  return html`<nav aria-label="Breadcrumb">
+  return markup`<nav aria-label="Breadcrumb">
       <a href="/console">BackupStorages</a> / ${record.namespace || '—'} / ${record.name}
     </nav>
     <h1>${record.name} <span class="phase ${record.phase}">${record.phase}</span></h1>
-    ${options.notice ? html`<p class="result" role="status">${options.notice}</p>` : ''}
+    ${options.notice ? markup`<p class="result" role="status">${options.notice}</p>` : ''}
     <form method="post" action="${detailPath(record)}/check" class="actions">
       <button type="submit">Check now</button>
       <span class="muted"
         >Last checked ${age(record.lastChecked, now)} ago (${record.lastOperation}); ${record.phase} for
-        ${age(record.since, now)}${record.previousPhase && record.previousPhase !== record.phase ? html`, was ${record.previousPhase}` : ''}.</span
+        ${age(record.since, now)}${record.previousPhase && record.previousPhase !== record.phase ? markup`, was ${record.previousPhase}` : ''}.</span
       >
     </form>
     <h2 id="basic">Basic</h2>
@@ -66,7 +66,7 @@ export function renderDetail(
       <dt>Status</dt>
       <dd>
         <span class="phase ${record.phase}">${record.phase}</span
-        >${record.reason ? html` <span class="reason">${record.reason}</span>` : ''}
+        >${record.reason ? markup` <span class="reason">${record.reason}</span>` : ''}
       </dd>
       <dt>Size</dt>
       <dd>${size(record.totalBytes)}</dd>
@@ -86,13 +86,13 @@ export function renderDetail(
       <tbody>
         ${record.conditions.map(
           (condition) =>
-            html`<tr>
+            markup`<tr>
               <td>
-                ${condition.type}${condition.severity && condition.severity !== 'Error' ? html` <span class="muted">(${condition.severity})</span>` : ''}
+                ${condition.type}${condition.severity && condition.severity !== 'Error' ? markup` <span class="muted">(${condition.severity})</span>` : ''}
               </td>
               <td>${condition.status}</td>
               <td>
-                ${condition.status === 'True' ? condition.reason : html`<span class="reason">${condition.reason}</span>`}
+                ${condition.status === 'True' ? condition.reason : markup`<span class="reason">${condition.reason}</span>`}
               </td>
               <td>${condition.message}</td>
               <td>${condition.hint ?? ''}</td>
@@ -105,7 +105,7 @@ export function renderDetail(
         )}
         ${
           record.conditions.length === 0
-            ? html`<tr>
+            ? markup`<tr>
                 <td colspan="6" class="muted">${record.message ?? 'No conditions recorded.'}</td>
               </tr>`
             : ''
@@ -127,28 +127,28 @@ export function renderDetail(
       <tbody>
         ${(repositories ?? []).map(
           (repository) =>
-            html`<tr>
+            markup`<tr>
               <td>${repository.name}</td>
               <td>${repository.namespace}</td>
               <td class="num">${repository.size}</td>
               <td class="num">${repository.snapshotCount}</td>
               <td>
-                ${repository.synced ? html`<span class="phase Ready">Ready</span>` : html`<span class="phase NotReady">NotReady</span> <span class="reason">${repository.error ?? ''}</span>`}
+                ${repository.synced ? markup`<span class="phase Ready">Ready</span>` : markup`<span class="phase NotReady">NotReady</span> <span class="reason">${repository.error ?? ''}</span>`}
               </td>
               <td>
-                ${repository.newestSnapshotTime ? html`<time datetime="${repository.newestSnapshotTime}">${age(repository.newestSnapshotTime, now)} ago</time>` : '—'}
+                ${repository.newestSnapshotTime ? markup`<time datetime="${repository.newestSnapshotTime}">${age(repository.newestSnapshotTime, now)} ago</time>` : '—'}
               </td>
             </tr>`,
         )}
         ${
           !repositories
-            ? html`<tr>
+            ? markup`<tr>
                 <td colspan="6" class="muted">
                   Not inventoried yet: run inventory, or check with options.inventory.
                 </td>
               </tr>`
             : repositories.length === 0
-              ? html`<tr>
+              ? markup`<tr>
                   <td colspan="6" class="muted">No repositories.</td>
                 </tr>`
               : ''
@@ -159,16 +159,16 @@ export function renderDetail(
     <ol class="timeline" aria-labelledby="history">
       ${history.map(
         (entry) =>
-          html`<li>
+          markup`<li>
             <time datetime="${entry.at}">${entry.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time> —
-            ${entry.previousPhase ? html`<span class="phase ${entry.previousPhase}">${entry.previousPhase}</span> → ` : html`first seen: `}<span
+            ${entry.previousPhase ? markup`<span class="phase ${entry.previousPhase}">${entry.previousPhase}</span> → ` : markup`first seen: `}<span
               class="phase ${entry.phase}"
               >${entry.phase}</span
             >
             <span class="muted">(${entry.operation})</span
-            >${entry.reason ? html` <span class="reason">${entry.reason}</span>` : ''}${entry.message ? html` <span class="muted">${entry.message}</span>` : ''}
+            >${entry.reason ? markup` <span class="reason">${entry.reason}</span>` : ''}${entry.message ? markup` <span class="muted">${entry.message}</span>` : ''}
           </li>`,
       )}
-      ${history.length === 0 ? html`<li class="muted">No transitions recorded.</li>` : ''}
+      ${history.length === 0 ? markup`<li class="muted">No transitions recorded.</li>` : ''}
     </ol>`;
 }

@@ -30,7 +30,7 @@ function render(value: Value): string {
   return escapeHtml(String(value));
 }
 
-export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
+export function markup(strings: TemplateStringsArray, ...values: Value[]): Html {
   let text = strings[0] ?? '';
   values.forEach((value, index) => {
     text += render(value) + (strings[index + 1] ?? '');

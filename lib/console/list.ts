@@ -6,7 +6,7 @@
  */
 import type { StorageSummary } from '../results/store.js';
 import { age, size } from './format.js';
-import { html, type Html } from './html.js';
+import { markup, type Html } from './html.js';
 import { detailPath } from './paths.js';
 
 export const PAGE_SIZE = 50;
@@ -50,7 +50,7 @@ const COMPARE: Record<SortKey, (a: StorageSummary, b: StorageSummary) => number>
   size: (a, b) => (a.totalBytes ?? -1) - (b.totalBytes ?? -1),
   repositories: (a, b) => (a.repositoryCount ?? -1) - (b.repositoryCount ?? -1),
   // NotReady first when ascending: the broken ones are what a person looks for.
-  status: (a, b) => text(b.phase, a.phase) || text(a.since, b.since),
+  status: (a, b) => text(a.phase, b.phase) || text(a.since, b.since),
   // Oldest first ascending, as kubectl's AGE column grows downwards.
   age: (a, b) => text(a.creationTimestamp ?? a.since, b.creationTimestamp ?? b.since),
   checked: (a, b) => text(b.lastChecked, a.lastChecked),
@@ -71,7 +71,7 @@ function header(label: string, key: SortKey, current: ListQuery): Html {
   const active = current.sort === key;
   const descending = active ? !current.descending : false;
   const ariaSort = active ? (current.descending ? 'descending' : 'ascending') : 'none';
-  return html`<th scope="col" aria-sort="${ariaSort}">
+  return markup`<th scope="col" aria-sort="${ariaSort}">
     <a href="${query(current, { sort: key, descending, page: 1 })}"
       >${label}${active ? (current.descending ? ' ▼' : ' ▲') : ''}</a
     >
@@ -81,8 +81,8 @@ function header(label: string, key: SortKey, current: ListQuery): Html {
 export function uptimeBar(recent: StorageSummary['recent']): Html {
   const ready = recent.filter((check) => check.phase === 'Ready').length;
   const label = `${ready} of the last ${recent.length} checks Ready`;
-  return html`<span class="bar" role="img" aria-label="${label}" title="${label}"
-    >${recent.map((check) => html`<i class="${check.phase}"></i>`)}</span
+  return markup`<span class="bar" role="img" aria-label="${label}" title="${label}"
+    >${recent.map((check) => markup`<i class="${check.phase}"></i>`)}</span
   >`;
 }
 
@@ -117,23 +117,23 @@ export function selectPage(all: readonly StorageSummary[], listQuery: ListQuery)
 export function renderList(list: ListPage, now: number): Html {
   const q = list.query;
   const notReady = list.rows.filter((row) => row.phase !== 'Ready').length;
-  return html`<h1>BackupStorages</h1>
+  return markup`<h1>BackupStorages</h1>
     <form class="toolbar" method="get" action="/console" role="search">
       <div>
         <label for="namespace-filter">Select Namespace</label>
         <select id="namespace-filter" name="namespace">
           <option value="">All namespaces</option>
-          ${list.namespaces.map((ns) => html`<option value="${ns}" ${ns === q.namespace ? html` selected` : ''}>${ns || '(bare backends)'}</option>`)}
+          ${list.namespaces.map((ns) => markup`<option value="${ns}" ${ns === q.namespace ? markup` selected` : ''}>${ns || '(bare backends)'}</option>`)}
         </select>
       </div>
-      ${q.sort !== 'name' ? html`<input type="hidden" name="sort" value="${q.sort}" />` : ''}
-      ${q.descending ? html`<input type="hidden" name="order" value="desc" />` : ''}
+      ${q.sort !== 'name' ? markup`<input type="hidden" name="sort" value="${q.sort}" />` : ''}
+      ${q.descending ? markup`<input type="hidden" name="order" value="desc" />` : ''}
       <button type="submit" class="secondary">Filter</button>
       <span class="spacer"></span>
       <a class="button" href="/console/new">Create New Instance</a>
     </form>
     <p class="muted" id="summary">
-      ${list.total} storages${q.namespace ? html` in ${q.namespace}` : ''}; ${notReady} NotReady on this page.
+      ${list.total} storages${q.namespace ? markup` in ${q.namespace}` : ''}; ${notReady} NotReady on this page.
     </p>
     <table aria-describedby="summary">
       <thead>
@@ -145,16 +145,16 @@ export function renderList(list: ListPage, now: number): Html {
       <tbody>
         ${list.rows.map(
           (row) =>
-            html`<tr>
+            markup`<tr>
               <td><a href="${detailPath(row)}">${row.name}</a></td>
-              <td>${row.namespace || html`<span class="muted">—</span>`}</td>
+              <td>${row.namespace || markup`<span class="muted">—</span>`}</td>
               <td>${row.provider}</td>
               <td class="num">${size(row.totalBytes)}</td>
               <td class="num">${row.repositoryCount ?? '—'}</td>
               <td>
                 <span class="phase ${row.phase}">${row.phase}</span>
                 <span class="muted">for ${age(row.since, now)}</span
-                >${row.reason ? html`<div class="reason" title="${row.message ?? ''}">${row.reason}</div>` : ''}
+                >${row.reason ? markup`<div class="reason" title="${row.message ?? ''}">${row.reason}</div>` : ''}
               </td>
               <td>${age(row.creationTimestamp, now)}</td>
               <td>${age(row.lastChecked, now)} ago <span class="muted">(${row.lastOperation})</span></td>
@@ -163,7 +163,7 @@ export function renderList(list: ListPage, now: number): Html {
         )}
         ${
           list.rows.length === 0
-            ? html`<tr>
+            ? markup`<tr>
                 <td colspan="9" class="muted">
                   No storage recorded yet: run a check, or the scheduled fleet check.
                 </td>
@@ -173,8 +173,8 @@ export function renderList(list: ListPage, now: number): Html {
       </tbody>
     </table>
     <nav class="pager" aria-label="Pages">
-      ${q.page > 1 ? html`<a href="${query(q, { page: q.page - 1 })}" rel="prev">Previous</a>` : ''}
+      ${q.page > 1 ? markup`<a href="${query(q, { page: q.page - 1 })}" rel="prev">Previous</a>` : ''}
       <span>Page ${q.page} of ${list.pages}</span>
-      ${q.page < list.pages ? html`<a href="${query(q, { page: q.page + 1 })}" rel="next">Next</a>` : ''}
+      ${q.page < list.pages ? markup`<a href="${query(q, { page: q.page + 1 })}" rel="next">Next</a>` : ''}
     </nav>`;
 }

@@ -5,7 +5,7 @@
  * time, Copy, the namespace filter applying on change).
  */
 import { createHash } from 'node:crypto';
-import { html, raw, type Html } from './html.js';
+import { markup, raw, type Html } from './html.js';
 
 const CSS = `
 :root{--fg:#1d2330;--muted:#5b6577;--line:#d9dee7;--bg:#f6f7fa;--ok:#1a7f37;--bad:#c62828;--unk:#8a94a6;--accent:#1f5fbf}
@@ -53,7 +53,7 @@ legend{font-weight:600;padding:0 4px}
 .hint{font-size:12px;color:var(--muted);font-weight:400}
 .js fieldset.provider:not(.selected){display:none}
 .preview pre{background:#0f172a;color:#e2e8f0;padding:12px;overflow:auto;margin:0 0 8px;border-radius:4px}
-.preview .format{position:absolute;opacity:0}
+.preview .format{position:absolute;opacity:0;width:1px;height:1px;margin:0;pointer-events:none}
 .preview .yaml,.preview .json{display:none}
 #format-yaml:checked~.yaml,#format-json:checked~.json{display:block}
 .preview .tabs label{display:inline-block;border:1px solid var(--accent);padding:3px 12px;margin-right:-1px;cursor:pointer;color:var(--accent);background:#fff}
@@ -94,6 +94,10 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
 });
 `;
 
+// Whole tags, so no formatting of the page template can change the hashed text.
+const STYLE_TAG = `<style>${CSS}</style>`;
+const SCRIPT_TAG = `<script>${SCRIPT}</script>`;
+
 function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
@@ -124,15 +128,13 @@ export interface PageOptions {
 }
 
 export function page(options: PageOptions, body: Html): string {
-  return html`<!doctype html>
+  return markup`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${options.title} · BackupStorage console</title>
-        <style>
-          ${raw(CSS)}
-        </style>
+        ${raw(STYLE_TAG)}
       </head>
       <body>
         <header>
@@ -142,10 +144,8 @@ export function page(options: PageOptions, body: Html): string {
           </nav>
         </header>
         <main id="main">${body}</main>
-        ${options.footer ? html`<footer class="muted"><main>${options.footer}</main></footer>` : ''}
-        <script>
-          ${raw(SCRIPT)};
-        </script>
+        ${options.footer ? markup`<footer class="muted"><main>${options.footer}</main></footer>` : ''}
+        ${raw(SCRIPT_TAG)}
       </body>
     </html> `.text;
 }
