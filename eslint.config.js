@@ -10,6 +10,32 @@ export default tseslint.config(
     files: ['lib/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
   },
+  // Layers: cli → functions → lib. A lower layer never imports a higher one.
+  {
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/functions/**', '**/cli/**'],
+              message: 'lib/ is used by functions/ and cli/, never the reverse',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/cli/**'], message: 'functions/ are used by cli/, never the reverse' }] },
+      ],
+    },
+  },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -7,6 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import type { FleetRunOutput } from '../lib/fleet/run.js';
 import type { FleetEntryResult } from '../lib/fleet/summary.js';
 import { formatBytes } from '../lib/inventory/size-format.js';
+import type { DeliveryReport } from '../lib/delivery/deliver.js';
 import type { CleanupReport } from '../lib/operations/cleanup.js';
 import type { InventoryReport } from '../lib/operations/inventory.js';
 import type { OperationResult } from '../lib/operations/result.js';
@@ -106,12 +107,38 @@ function cleanupLines(report: CleanupReport): string[] {
   ];
 }
 
+interface SinkOutcome {
+  target?: string;
+  delivered?: boolean;
+  error?: string;
+}
+
+/** One line per delivery target: the deployment's, then the request's own. */
+function deliveryLines(report: DeliveryReport): string[] {
+  const sinks: [string, SinkOutcome | undefined][] = [
+    ['webhook', report.webhook],
+    ['sqs', report.sqs],
+    ['requested webhook', report.requested?.webhook],
+    ['requested sqs', report.requested?.sqs],
+  ];
+  const lines = sinks.flatMap(([name, outcome]) =>
+    outcome
+      ? [
+          `  ${outcome.delivered ? '✔' : '✗'}  delivery ${name} ${outcome.target ?? ''}: ${outcome.delivered ? 'delivered' : (outcome.error ?? 'not delivered')}`,
+        ]
+      : [],
+  );
+  if (report.held)
+    lines.push(`  !  delivery held (${report.held.targets.join(', ')}): ${report.held.reason}`);
+  return lines;
+}
+
 export function operationTable(result: OperationResult): string {
   const { status } = result;
   const lines = [storageLine(result), ...conditionLines(status.conditions)];
   if (result.inventory) lines.push(...inventoryLines(result.inventory as InventoryReport));
   if (result.cleanup) lines.push(...cleanupLines(result.cleanup as CleanupReport));
-  if (result.delivery) lines.push(`delivery: ${JSON.stringify(result.delivery)}`);
+  if (result.delivery) lines.push(...deliveryLines(result.delivery as DeliveryReport));
   lines.push(`${status.phase === 'Ready' ? '✔' : '✗'} ${status.phase} ${timingLine(status)}`.trimEnd());
   return `${lines.join('\n')}\n`;
 }

@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { bsf, run, type RunOptions } from './support/cli.js';
 import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
+import { startWebhookReceiver } from './support/webhook-receiver.js';
 
 const s3 = serverInfo('s3rver');
 let volume: string;
@@ -83,6 +84,30 @@ describe('bsf check on events/local/check.json', () => {
     expect(result.stdout).toMatch(/✗ +BackendReadable +NotFound +cannot list the prefix/);
     expect(result.stdout).toMatch(/hint: check mountPath\/subPath/);
     expect(result.stdout.trimEnd().split('\n').at(-1)).toMatch(/^✗ NotReady/);
+  });
+});
+
+describe('--notify', () => {
+  it('sends the result to the named webhook and shows the delivery as a line of the table', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const result = await bsf(
+        ['check', 'events/local/check.json', '--notify', `webhook=${receiver.url}/bsf`],
+        local,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(
+        /✔ +delivery requested webhook http:\/\/127\.0\.0\.1:\d+\/bsf: delivered/,
+      );
+      const [received] = receiver.accepted();
+      expect(received?.path).toBe('/bsf');
+      expect(JSON.parse(received?.body ?? '{}')).toMatchObject({
+        operation: 'check',
+        status: { phase: 'Ready' },
+      });
+    } finally {
+      await receiver.close();
+    }
   });
 });
 
