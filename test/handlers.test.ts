@@ -95,6 +95,15 @@ describe('bad requests get a specific 4xx, never a 500', () => {
     expect(inner.json.error.issues.map((i: any) => i.path)).toEqual(['storage.s3.prefx']);
   });
 
+  it('an invocation out of time answers 504 Timeout, never a bare 500', async () => {
+    const body = { storage: { provider: 'local', mountPath: '/tmp', subPath: 'bsf-no-time' } };
+    const http = parseHttpResult(await check(httpEvent(body), lambdaContext(1)));
+    expect(http.statusCode).toBe(504);
+    expect(http.json.error.code).toBe('Timeout');
+    const direct = (await check(body, lambdaContext(1))) as any;
+    expect([direct.statusCode, direct.error.code]).toEqual([504, 'Timeout']);
+  });
+
   it('answers a bad direct invoke with a structured error instead of throwing', async () => {
     const result = (await check({ storage: { provider: 'local' } }, lambdaContext())) as any;
     expect(result.statusCode).toBe(400);

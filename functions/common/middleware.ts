@@ -54,6 +54,12 @@ function errorBody(error: RequestError): string {
 function asRequestError(error: unknown): RequestError | undefined {
   if (error instanceof RequestError) return error;
   if (isStorageError(error, 'Unimplemented')) return new RequestError('ProviderNotSupported', error.message);
+  // middy's own early timeout: the invocation is about to end, too soon for even a Timeout status.
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return new RequestError('Timeout', 'the invocation ran out of time before the operation could answer', [
+      { path: 'context', message: 'give the function more time (its timeout, or options.timeoutSeconds)' },
+    ]);
+  }
   return undefined;
 }
 

@@ -19,7 +19,9 @@ export type RequestErrorCode =
   | 'Unauthorized'
   | 'Forbidden'
   /** The deployment, not the caller, is wrong (e.g. HMAC mode without a usable secret): nothing runs. */
-  | 'Misconfigured';
+  | 'Misconfigured'
+  /** The invocation ran out of time before the operation could answer (Lambda's own limit). */
+  | 'Timeout';
 
 const STATUS_BY_CODE: Record<RequestErrorCode, number> = {
   InvalidRequest: 400,
@@ -30,6 +32,7 @@ const STATUS_BY_CODE: Record<RequestErrorCode, number> = {
   UnsupportedMediaType: 415,
   ProviderNotSupported: 501,
   Misconfigured: 503,
+  Timeout: 504,
 };
 
 export class RequestError extends Error {
