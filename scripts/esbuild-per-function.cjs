@@ -1,6 +1,4 @@
 'use strict';
-/* global require, module, process -- CommonJS, loaded by serverless */
-/* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * esbuild plugins for serverless-esbuild (custom.esbuild.plugins). serverless-esbuild builds each handler
  * on its own (splitting: its lazy chunks beside it) but into one shared directory, so with

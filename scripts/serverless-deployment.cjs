@@ -1,6 +1,4 @@
 'use strict';
-/* global require, module, __dirname -- CommonJS, loaded by serverless */
-/* eslint-disable @typescript-eslint/no-require-imports */
 /**
  * serverless.yml's own plugin: what the deployment must never get wrong is checked here, when the
  * configuration is resolved (every command, `invoke local` included), so a bad setting fails the package
