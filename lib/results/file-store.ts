@@ -60,6 +60,7 @@ export class FileResultsStore implements ResultsStore, VersionedLog {
   readonly #history: string;
   readonly #locks: string;
   readonly #ready: Promise<void>;
+  #cache: { changed: number; summaries: StorageSummary[] } | undefined;
 
   constructor(readonly directory: string) {
     this.description = `file:${directory}`;
@@ -82,7 +83,24 @@ export class FileResultsStore implements ResultsStore, VersionedLog {
   }
 
   async list(options: ListOptions = {}): Promise<StorageSummary[]> {
+    const all = await this.#summaries();
+    return options.namespaces ? all.filter((summary) => options.namespaces?.(summary.namespace)) : [...all];
+  }
+
+  /**
+   * Every summary, re-read only when latest/ changed: every write renames a file into it, which moves
+   * the directory's modification time, so a warm console lists 10,000 storages without 10,000 reads.
+   */
+  async #summaries(): Promise<readonly StorageSummary[]> {
     await this.#ready;
+    const changed = (await stat(this.#latest)).mtimeMs;
+    if (this.#cache?.changed === changed) return this.#cache.summaries;
+    const summaries = await this.#readSummaries();
+    this.#cache = { changed, summaries };
+    return summaries;
+  }
+
+  async #readSummaries(): Promise<StorageSummary[]> {
     const names = (await readdir(this.#latest)).filter((name) => name.endsWith('.json'));
     const summaries: StorageSummary[] = [];
     for (let start = 0; start < names.length; start += READ_CONCURRENCY) {
@@ -91,10 +109,7 @@ export class FileResultsStore implements ResultsStore, VersionedLog {
           .slice(start, start + READ_CONCURRENCY)
           .map((name) => readJson<StorageRecord>(join(this.#latest, name))),
       );
-      for (const record of batch) {
-        if (record && (!options.namespaces || options.namespaces(record.namespace)))
-          summaries.push(summaryOf(record));
-      }
+      for (const record of batch) if (record) summaries.push(summaryOf(record));
     }
     return summaries;
   }
