@@ -9,6 +9,8 @@
  * - custom.s3Buckets, the buckets credential-less S3 storages act on with the function's own role, can
  *   match none of the deployment's own buckets (fleet manifest, deployment bucket).
  * - custom.network: a VPC and an EFS access point for local volumes, when both are configured.
+ * - NOTIFY_SQS_ALLOWED_QUEUES: the AWS queues it names (patterns too) are granted sqs:SendMessage to the
+ *   functions that deliver, so a queue the deployment allows is one its roles may send to.
  * - One Errors and one Throttles alarm per function, so a new function is never left without them.
  */
 
@@ -23,6 +25,19 @@ function globMatches(pattern, name, exact) {
   if (pattern[0] === '*')
     return globMatches(pattern.slice(1), name, exact) || globMatches(pattern, name.slice(1), exact);
   return pattern[0] === name[0] && globMatches(pattern.slice(1), name.slice(1), exact);
+}
+
+/**
+ * An SQS queue URL (or a pattern of one) as the IAM resource it names; undefined for queues outside AWS
+ * (an emulator), which IAM does not govern. `*` carries over: IAM resources take the same wildcard.
+ */
+function queueArn(url) {
+  const match = /^https:\/\/sqs\.([a-z0-9*-]+)\.amazonaws\.com(\.cn)?\/(\d{12}|\*)\/([A-Za-z0-9_*.-]+)$/.exec(
+    url,
+  );
+  if (!match) return undefined;
+  const [, region, china, account, name] = match;
+  return `arn:${china ? 'aws-cn' : 'aws'}:sqs:${region}:${account}:${name}`;
 }
 
 function list(value) {
@@ -55,6 +70,24 @@ class DeploymentChecks {
     this.checkApiAuth();
     this.checkBuckets();
     this.applyNetwork();
+    this.grantAllowedQueues();
+  }
+
+  /** The queues NOTIFY_SQS_ALLOWED_QUEUES names, for every function that may send to the status queue. */
+  grantAllowedQueues() {
+    const { provider, functions } = this.serverless.service;
+    const arns = list(provider.environment?.NOTIFY_SQS_ALLOWED_QUEUES).map(queueArn).filter(Boolean);
+    if (arns.length === 0) return;
+    const sendsStatus = (statement) =>
+      [statement.Action].flat().includes('sqs:SendMessage') &&
+      JSON.stringify(statement.Resource ?? '').includes('StatusQueue');
+    for (const fn of Object.values(functions)) {
+      if (!(fn.iamRoleStatements ?? []).some(sendsStatus)) continue;
+      fn.iamRoleStatements = [
+        ...fn.iamRoleStatements,
+        { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arns },
+      ];
+    }
   }
 
   checkDeployStage() {
@@ -180,6 +213,7 @@ class DeploymentChecks {
 
 module.exports = DeploymentChecks;
 module.exports.globMatches = globMatches;
+module.exports.queueArn = queueArn;
 /** `${file(./scripts/serverless-deployment.cjs):workstationFleet}`: the local stage's demo fleet, by absolute path. */
 module.exports.workstationFleet = () =>
   `file:${require('node:path').join(__dirname, '..', 'events', 'local', 'fleet.yaml')}`;

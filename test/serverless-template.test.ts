@@ -29,7 +29,10 @@ describe('serverless package --stage prod', () => {
   let text: string;
   beforeAll(async () => {
     const out = await mkdtemp(join(tmpdir(), 'bsf-prod-package-'));
-    await packageInto(out, ['--stage', 'prod']);
+    await packageInto(out, ['--stage', 'prod'], {
+      NOTIFY_SQS_ALLOWED_QUEUES:
+        'https://sqs.eu-west-1.amazonaws.com/111122223333/tenant-*,http://127.0.0.1:9324/000000000000/q',
+    });
     text = await readFile(join(out, 'cloudformation-template-update-stack.json'), 'utf8');
     template = JSON.parse(text);
   }, 300_000);
@@ -62,7 +65,21 @@ describe('serverless package --stage prod', () => {
     expect(actions('check')).not.toContain('s3:CreateBucket');
     expect(actions('checkWorker')).toContain('sqs:ReceiveMessage');
     expect(actions('initialize')).not.toContain('sqs:ReceiveMessage');
-    expect(actions('scheduledCheck').filter((action) => action === 'sqs:SendMessage')).toHaveLength(2);
+    expect(actions('scheduledCheck').filter((action) => action === 'sqs:SendMessage')).toHaveLength(3);
+  });
+
+  it('grants the AWS queues NOTIFY_SQS_ALLOWED_QUEUES names to the functions that deliver, and no other', () => {
+    const statements = (fn: string): { Action: string | string[]; Resource: unknown }[] =>
+      template.Resources[`${logicalId(fn)}IamRoleLambdaExecution`]?.Properties.Policies[0].PolicyDocument
+        .Statement;
+    const granted = (fn: string): unknown[] =>
+      statements(fn).flatMap((statement) =>
+        JSON.stringify(statement.Resource).includes('tenant-*') ? [statement.Resource] : [],
+      );
+    expect(granted('check')).toEqual([['arn:aws:sqs:eu-west-1:111122223333:tenant-*']]);
+    expect(granted('checkWorker')).toHaveLength(1);
+    // An emulator's queue is outside IAM: it becomes no resource.
+    for (const fn of functions) expect(JSON.stringify(statements(fn))).not.toContain('127.0.0.1');
   });
 
   it('throttles the API, logs its requests, reserves the worker’s concurrency, signs with IAM', () => {
