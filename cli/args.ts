@@ -43,7 +43,7 @@ export type Command =
 
 export const USAGE = `Usage:
   bsf initialize|check|inventory|cleanup <file | -> [--credentials REF] [--option key=value …]
-      [--notify webhook=URL | webhook.secret=REF | sqs=QUEUE_URL …] [--output table|json|yaml]
+      [--notify webhook=URL | webhook.secret=REF | sqs=QUEUE_URL …] [-o|--output table|json|yaml]
       [--timeout SECONDS] [--[no-]progress] [-v]
   bsf fleet <List.yaml> [--output table|json|yaml] [--timeout SECONDS] [--[no-]progress] [-v]
   bsf completion bash|zsh
@@ -55,9 +55,10 @@ Exit codes: 0 Ready, 1 NotReady, 2 invalid request or usage, 3 internal error.`;
 
 const FLAGS = {
   credentials: { type: 'string' },
-  option: { type: 'string', multiple: true, short: 'o' },
+  option: { type: 'string', multiple: true },
   notify: { type: 'string', multiple: true },
-  output: { type: 'string' },
+  // -o as kubectl has it.
+  output: { type: 'string', short: 'o' },
   timeout: { type: 'string' },
   progress: { type: 'boolean' },
   'no-progress': { type: 'boolean' },

@@ -25,9 +25,9 @@ _bsf() {
     return
   fi
   case "$prev" in
-    --output) COMPREPLY=( $(compgen -W "${OUTPUTS.join(' ')}" -- "$cur") ); return ;;
+    --output|-o) COMPREPLY=( $(compgen -W "${OUTPUTS.join(' ')}" -- "$cur") ); return ;;
     completion) COMPREPLY=( $(compgen -W "bash zsh" -- "$cur") ); return ;;
-    --credentials|--option|-o|--notify|--timeout) return ;;
+    --credentials|--option|--notify|--timeout) return ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "${FLAGS.join(' ')}" -- "$cur") )
@@ -46,7 +46,7 @@ _bsf() {
     '--credentials[credentials reference]:reference:' \\
     '*--option[request option key=value]:option:' \\
     '*--notify[delivery target]:target:' \\
-    '--output[output format]:format:(${OUTPUTS.join(' ')})' \\
+    {-o,--output}'[output format]:format:(${OUTPUTS.join(' ')})' \\
     '--timeout[seconds per invocation]:seconds:' \\
     '--progress[show progress]' \\
     '--no-progress[hide progress]' \\
