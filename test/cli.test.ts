@@ -26,7 +26,7 @@ beforeAll(async () => {
   expect(initialized.code, initialized.stderr).toBe(0);
 });
 
-function s3Storage(bucket: string, prefix = 'cli'): Record<string, unknown> {
+function s3Storage(bucket: string, prefix = 'cli', deletionPolicy = 'Delete'): Record<string, unknown> {
   return {
     apiVersion: 'storage.kubestash.com/v1alpha1',
     kind: 'BackupStorage',
@@ -36,7 +36,7 @@ function s3Storage(bucket: string, prefix = 'cli'): Record<string, unknown> {
         provider: 's3',
         s3: { bucket, region: 'us-east-1', prefix, secretName: 's3-secret' },
       },
-      deletionPolicy: 'Delete',
+      deletionPolicy,
     },
   };
 }
@@ -190,6 +190,30 @@ describe('bsf against s3rver', () => {
     expect(checked.code, checked.stdout + checked.stderr).toBe(0);
     expect(checked.stdout).toMatch(/✔ +MetadataValid/);
     expect(checked.stderr).toBe('');
+  });
+
+  it('cleanup of a WipeOut storage deletes what initialize wrote and says how much, with a summary line', async () => {
+    const prefix = `cli-wipe-${randomUUID().slice(0, 8)}`;
+    const input = JSON.stringify(s3Storage(s3.bucket as string, prefix, 'WipeOut'));
+    const common = ['--credentials', credentials, '--option', `endpoint=${s3.endpoint}`];
+    expect((await bsf(['initialize', '-', ...common], { input })).code).toBe(0);
+    const unconfirmed = await bsf(['cleanup', '-', ...common], { input });
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/options\.confirm: required: repeat "bsf-default\/cli-wipe-/);
+    const result = await bsf(
+      ['cleanup', '-', ...common, '--option', `confirm=${s3.bucket}/${prefix}`, '-o', 'json'],
+      {
+        input,
+      },
+    );
+    expect(result.code, result.stdout).toBe(0);
+    const document = JSON.parse(result.stdout) as {
+      cleanup: { complete: boolean; deletedObjects: number; listCalls: number };
+    };
+    expect(document.cleanup).toMatchObject({ complete: true, deletedObjects: 1 });
+    expect(result.stderr).toMatch(
+      new RegExp(`^cleanup: 1 objects, \\d+ B deleted, ${document.cleanup.listCalls} list calls .* in \\d`),
+    );
   });
 
   it('a missing bucket exits 1 with the reason and the hint', async () => {
