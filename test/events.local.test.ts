@@ -28,6 +28,9 @@ describe('events/local samples', () => {
   it('has initialize and check samples, direct and HTTP, KubeStash and Stash', async () => {
     expect((await readdir(join('events', 'local'))).sort()).toEqual([
       'check.json',
+      'console.json',
+      'fleet.json',
+      'fleet.yaml',
       'http-check.json',
       'http-initialize.json',
       'initialize.json',
