@@ -134,6 +134,14 @@ export async function runInventory(input: InventoryInput): Promise<InventoryRun>
   const store = withConcurrencyLimit(input.store, input.concurrency);
   const state: InventoryState = structuredClone(input.resume ?? initialInventoryState());
   let nextProgress = (Math.floor(state.n / PROGRESS_EVERY) + 1) * PROGRESS_EVERY;
+  const report = (): void =>
+    input.progress?.({
+      task: 'inventory',
+      unit: 'objects',
+      done: state.n,
+      bytes: state.b,
+      calls: state.calls,
+    });
 
   const recordFailure = (dir: string, error: StorageError): void => {
     state.failed += 1;
@@ -219,13 +227,7 @@ export async function runInventory(input: InventoryInput): Promise<InventoryRun>
       });
       state.n += objects;
       state.b += bytes;
-      input.progress?.({
-        task: 'inventory',
-        unit: 'objects',
-        done: state.n,
-        bytes: state.b,
-        calls: state.calls,
-      });
+      report();
       if (state.n >= nextProgress) {
         log.info('inventory progress', {
           objects: state.n,
@@ -289,6 +291,7 @@ export async function runInventory(input: InventoryInput): Promise<InventoryRun>
     // Counted as they start, so the progress lines above say how many calls were made so far.
     onList: () => {
       state.calls += 1;
+      report();
     },
   });
   state.f = result.frontier;

@@ -170,6 +170,8 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
     throw new Error('runWipe needs a non-empty prefix ending with "/"');
   const state: WipeState = structuredClone(input.resume ?? initialWipeState());
   let nextProgress = (Math.floor(state.n / PROGRESS_EVERY) + 1) * PROGRESS_EVERY;
+  const report = (): void =>
+    input.progress?.({ task: 'cleanup', unit: 'objects', done: state.n, bytes: state.b, calls: state.calls });
 
   const visitor: WalkVisitor<WipeDir> = {
     async page(task, page, signal) {
@@ -189,13 +191,7 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
       if (children.length > 0) task.s = { c: [...(task.s.c ?? []), ...children] };
       state.n += objects.length;
       state.b += objects.reduce((sum, object) => sum + object.size, 0);
-      input.progress?.({
-        task: 'cleanup',
-        unit: 'objects',
-        done: state.n,
-        bytes: state.b,
-        calls: state.calls,
-      });
+      report();
       if (state.n >= nextProgress) {
         log.info('cleanup progress', {
           deletedObjects: state.n,
@@ -225,6 +221,7 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
     stopAt,
     onList: () => {
       state.calls += 1;
+      report();
     },
   });
   state.f = result.frontier;
@@ -239,6 +236,7 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
     return run;
   }
   state.calls += 1;
+  report();
   const rest = await store
     .list(prefix, { limit: 1, signal: input.deadline.signal() })
     .catch((error: unknown) => {
