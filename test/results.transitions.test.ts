@@ -18,8 +18,8 @@ import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-re
 const work = await mkdtemp(join(tmpdir(), 'bsf-transitions-'));
 const volume = join(work, 'volume');
 const results = join(work, 'results');
-const runtime = loadRuntimeConfig();
-const context = () => ({ deadline: Deadline.in(20_000), config: runtime, log: silentLog });
+// The deployment's settings as a cold start reads them, per call: the tests change NOTIFY_ON between calls.
+const context = () => ({ deadline: Deadline.in(20_000), config: loadRuntimeConfig(), log: silentLog });
 const storage = {
   apiVersion: 'storage.kubestash.com/v1alpha1',
   kind: 'BackupStorage',
@@ -102,6 +102,10 @@ describe('transitions through runOperation', () => {
       ['Ready', 'NotReady', 'check'],
       [undefined, 'Ready', 'initialize'],
     ]);
+  });
+
+  it('refuses a NOTIFY_ON it does not know at cold start, naming the setting', () => {
+    expect(() => loadRuntimeConfig({ NOTIFY_ON: 'sometimes' })).toThrow(/NOTIFY_ON/);
   });
 
   it('delivers every result when NOTIFY_ON is unset, and never fails on a broken store', async () => {

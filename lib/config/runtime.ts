@@ -67,6 +67,8 @@ const runtimeSchema = z.object({
     ),
   /** Queue URL patterns a request's notify.sqs may name besides the deployment's own queue. */
   NOTIFY_SQS_ALLOWED_QUEUES: z.string().optional(),
+  /** The deployment's own targets get every result (`always`) or only phase transitions (`change`). */
+  NOTIFY_ON: z.enum(['always', 'change']).default('always'),
   /** Host patterns (optional :port) a request's notify.webhook may name (lib/delivery/targets.ts). */
   NOTIFY_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   /** Per-tenant/namespace directory under a shared local volume root, e.g. `{tenant}/{namespace}`. */
@@ -94,6 +96,7 @@ export type RuntimeConfig = {
   endpointAllowedHosts?: readonly string[];
   notifySqsAllowedQueues?: readonly string[];
   notifyWebhookAllowedHosts?: readonly string[];
+  notifyOn: 'always' | 'change';
   localSubPathTemplate?: string;
   allowWeakKdf: boolean;
 };
@@ -151,6 +154,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     endpointAllowedHosts: patternList(values.ENDPOINT_ALLOWED_HOSTS),
     notifySqsAllowedQueues: patternList(values.NOTIFY_SQS_ALLOWED_QUEUES),
     notifyWebhookAllowedHosts: patternList(values.NOTIFY_WEBHOOK_ALLOWED_HOSTS),
+    notifyOn: values.NOTIFY_ON,
     localSubPathTemplate: values.LOCAL_SUBPATH_TEMPLATE,
     allowWeakKdf,
   };

@@ -19,7 +19,6 @@ import type { Log } from '../runtime/log.js';
 import type { Caller } from '../trust/scope.js';
 import { sendToQueue, type QueueMessage, type QueueOrigin, type QueueOutcome } from './sqs.js';
 import {
-  deploymentNotifyOn,
   deploymentTargets,
   requestedQueueProblem,
   requestedTargetRules,
@@ -45,8 +44,9 @@ export interface DeliveryReport {
 export interface DeliveryContext {
   deadline: Deadline;
   log: Log;
-  /** The stage (workstation or deployed) and NOTIFY_SQS_ALLOWED_QUEUES. */
-  config: Pick<RuntimeConfig, 'workstation' | 'notifySqsAllowedQueues'>;
+  /** The stage (workstation or deployed), the allow-lists of requested targets, NOTIFY_ON. */
+  config: Pick<RuntimeConfig, 'workstation' | 'notifySqsAllowedQueues' | 'notifyWebhookAllowedHosts'> &
+    Partial<Pick<RuntimeConfig, 'notifyOn'>>;
   /** Who asked; absent: the operator (direct invoke, fleet, CLI). */
   caller?: Caller;
 }
@@ -166,7 +166,7 @@ export async function deliverResult(
   const steady = !isTransition(result);
   const holdDeployment =
     steady &&
-    (options.on ?? deploymentNotifyOn()) === 'change' &&
+    (options.on ?? context.config.notifyOn ?? 'always') === 'change' &&
     Boolean(allDeployment.webhook || allDeployment.sqs);
   const holdRequested =
     steady && allRequested?.on === 'change' && Boolean(allRequested.webhook || allRequested.sqs);

@@ -43,14 +43,6 @@ export const notifySchema = z.strictObject({
 export type NotifyTargets = z.output<typeof notifySchema>;
 export type NotifyOn = NonNullable<NotifyTargets['on']>;
 
-/** NOTIFY_ON: the deployment's own targets get every result (`always`, default) or only transitions (`change`). */
-export function deploymentNotifyOn(env: NodeJS.ProcessEnv = process.env): NotifyOn {
-  const value = env.NOTIFY_ON?.trim();
-  if (value === undefined || value === '' || value === 'always') return 'always';
-  if (value === 'change') return 'change';
-  throw new Error(`invalid deployment configuration: NOTIFY_ON must be "always" or "change" (is "${value}")`);
-}
-
 /** The bag key holding the webhook's shared secret. */
 export const WEBHOOK_SECRET_KEY = 'WEBHOOK_SECRET';
 
