@@ -13,7 +13,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { findServers, startServers } from '../test/servers/start.js';
+import { findServers, startServers, type StartedSet } from '../test/servers/start.js';
 
 type Info = Record<string, string>;
 
@@ -160,6 +160,21 @@ async function main(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(signal));
 
+  try {
+    await printCommands(runnable, running, root);
+  } catch (error) {
+    await running.stop();
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Writes each started emulator's secret directory and prints its endpoint and commands. */
+async function printCommands(
+  runnable: readonly Emulator[],
+  running: StartedSet,
+  root: string,
+): Promise<void> {
   for (const failure of running.failed)
     process.stdout.write(`${failure.name}: failed to start: ${failure.reason.split('\n')[0]}\n`);
 

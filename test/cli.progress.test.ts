@@ -103,4 +103,16 @@ describe('bsf inventory on 10,000 objects', () => {
     expect(result.stdout).not.toContain('\x1b[2K');
     expect(result.stdout).toMatch(pattern(`inventory: 10,000 objects, ${size} listed`));
   });
+
+  it('bsf fleet on a terminal shows storages done of the total, then the summary', async () => {
+    const command = [process.execPath, BSF, 'fleet', 'events/local/fleet.yaml']
+      .map((part) => `'${part}'`)
+      .join(' ');
+    const result = await run('script', ['-qefc', command, '/dev/null'], env());
+    // One of the two demo storages is never initialized: NotReady, exit 1.
+    expect(result.code).toBe(1);
+    const redraws = result.stdout.split('\r\x1b[2K').slice(1);
+    expect(redraws[0]).toMatch(/^fleet: 0\/2 storages checked/);
+    expect(result.stdout).toMatch(/fleet: 2\/2 storages checked .* in \d/);
+  });
 });
