@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { LocalStore } from '../lib/backends/local.js';
+import { LocalStore } from '../lib/backends/local/store.js';
 import { calibrate, deriveKey, SALT_SIZE, type KdfParams } from '../lib/restic/kdf.js';
 import { initRepository, openRepository } from '../lib/restic/repository.js';
 import { fmt, median, ratio, renderTable, type Table } from './report.js';

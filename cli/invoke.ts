@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import type { ProgressContext } from '../functions/common/middleware.js';
 import type { FleetRunOutput } from '../lib/fleet/run.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import type { ProgressSink } from '../lib/runtime/progress.js';
 import type { OperationCommand } from './args.js';
 import type { ErrorBody } from './render.js';

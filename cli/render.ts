@@ -10,7 +10,7 @@ import { formatBytes } from '../lib/inventory/size-format.js';
 import type { DeliveryReport } from '../lib/delivery/deliver.js';
 import type { CleanupReport } from '../lib/operations/cleanup.js';
 import type { InventoryReport } from '../lib/operations/inventory.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import type { Condition, StorageStatus } from '../lib/status/conditions.js';
 import type { Output } from './args.js';
 import { formatCount } from './progress.js';

@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
-import { RequestError } from '../lib/api/request-error.js';
+import { RequestError } from '../lib/config/request-error.js';
 import { consoleRequestOf, errorPage, serveConsole, type HttpLikeEvent } from '../lib/console/app.js';
 import { deploymentResultsStore } from '../lib/results/config.js';
 import { callerOf, identifyCaller } from './common/auth.js';

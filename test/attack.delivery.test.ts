@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverResult, type DeliveryReport } from '../lib/delivery/deliver.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import { startAwsJsonEndpoint } from './fakes/aws-json.js';

@@ -12,8 +12,9 @@ import { mkdir, mkdtemp, readFile, rename, symlink, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { expandSubPathTemplate } from '../lib/backends/local.js';
-import { openStore, type StoreContext } from '../lib/backends/registry.js';
+import { expandSubPathTemplate } from '../lib/backends/local/store.js';
+import type { StoreContext } from '../lib/backends/object-store.js';
+import { openStore } from '../lib/backends/registry.js';
 import type { LocalBackend } from '../lib/config/backend.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { DEFAULT_KEY_ID } from '../functions/common/auth.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
-import { AzureStore, resolveAzureTarget } from '../lib/backends/azure.js';
+import { AzureStore, resolveAzureTarget } from '../lib/backends/azure/store.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { describeObjectStore } from './support/conformance.js';
 import { serverInfo } from './support/servers.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RestError } from '@azure/storage-blob';
-import { mapAzureError, resolveAzureTarget } from '../lib/backends/azure.js';
+import { mapAzureError, resolveAzureTarget } from '../lib/backends/azure/store.js';
 import type { AzureBackend } from '../lib/config/backend.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../lib/config/request.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { lambdaContext } from './support/lambda.js';
 import { serverInfo } from './support/servers.js';
 

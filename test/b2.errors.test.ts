@@ -3,8 +3,8 @@
  * table; token reuse and re-authorization; the connection bound; deadlines and unreachable endpoints.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { B2Store } from '../lib/backends/b2.js';
-import { DEFAULT_ATTEMPTS } from '../lib/backends/retry.js';
+import { B2Store } from '../lib/backends/b2/store.js';
+import { DEFAULT_ATTEMPTS } from '../lib/runtime/retry.js';
 import { freePort } from './support/process.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
 import { storageFailure } from './support/failure.js';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import B2 from 'backblaze-b2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { b2FailureOf } from '../lib/backends/b2-errors.js';
+import { b2FailureOf } from '../lib/backends/b2/errors.js';
 import { isStorageError } from '../lib/backends/errors.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
 

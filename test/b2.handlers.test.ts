@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { handler as checkHandler } from '../functions/check.js';
 import { handler as initializeHandler } from '../functions/initialize.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { b2Fake, b2Store, uniqueBucketName } from './support/b2.js';
 import { condition, invokeDirect } from './support/handlers.js';
 import { httpEvent, lambdaContext } from './support/lambda.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { B2Store } from '../lib/backends/b2.js';
+import type { B2Store } from '../lib/backends/b2/store.js';
 import { isStorageError } from '../lib/backends/errors.js';
 import { writeProbe } from '../lib/operations/probes.js';
 import { Deadline } from '../lib/runtime/deadline.js';

@@ -6,14 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureStore, resolveAzureTarget } from '../lib/backends/azure.js';
+import { AzureStore, resolveAzureTarget } from '../lib/backends/azure/store.js';
 import { listAll } from '../lib/backends/object-store.js';
 import { parseStorage } from '../lib/config/manifests.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { decodeContinuation, encodeContinuation, storageFingerprint } from '../lib/inventory/continuation.js';
 import { runWipe, wipeStateSchema, type WipeState } from '../lib/inventory/wipe.js';
 import type { CleanupReport } from '../lib/operations/cleanup.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import { kubestashLayout, stashLayout, writeLayout, type PlannedObject } from './support/layouts.js';

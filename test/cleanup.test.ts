@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RequestError } from '../lib/api/request-error.js';
+import { RequestError } from '../lib/config/request-error.js';
 import { parseStorage } from '../lib/config/manifests.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import { assertWipeOutAllowed, wipeOutConfirmation } from '../lib/inventory/wipe.js';

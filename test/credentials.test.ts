@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../lib/credentials/resolve.js';
 import { REDACTED, SecretBag, SecretValue } from '../lib/credentials/secret.js';
-import { sanitizeText } from '../lib/status/sanitize.js';
+import { sanitizeText } from '../lib/credentials/redact.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import { parseRequest } from '../lib/config/request.js';
 import { check } from '../lib/operations/check.js';

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import type { DeliveryReport } from '../lib/delivery/deliver.js';
 import { startAwsJsonEndpoint, type AwsJsonEndpoint } from './fakes/aws-json.js';
 import { SecretsManagerFake } from './fakes/secretsmanager.js';

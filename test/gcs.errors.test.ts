@@ -5,7 +5,7 @@
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../lib/backends/errors.js';
-import { clientSettings, createStore, GcsStore, parseServiceAccountKey } from '../lib/backends/gcs.js';
+import { clientSettings, createStore, GcsStore, parseServiceAccountKey } from '../lib/backends/gcs/store.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { fakeGcsControl } from './fakes/gcs.js';
 import { serverInfo } from './support/servers.js';

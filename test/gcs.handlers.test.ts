@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { handler as checkHandler } from '../functions/check.js';
 import { handler as initializeHandler } from '../functions/initialize.js';
-import { clientSettings, GcsStore } from '../lib/backends/gcs.js';
+import { clientSettings, GcsStore } from '../lib/backends/gcs/store.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { fakeGcsControl } from './fakes/gcs.js';
 import { condition, invokeBoth } from './support/handlers.js';

@@ -8,7 +8,7 @@ import { openStore } from '../lib/backends/registry.js';
 import { listAll, type ObjectStore } from '../lib/backends/object-store.js';
 import { parseRequest } from '../lib/config/request.js';
 import { resolveCredentials } from '../lib/credentials/resolve.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { lambdaContext } from './support/lambda.js';
 import { TARGETS, freshLocation, secretDir } from './support/hardening-targets.js';
 

@@ -5,7 +5,7 @@
  * cleanup (resumable) also return a continuation token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { lambdaContext } from './support/lambda.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { TARGETS, freshLocation, secretDir } from './support/hardening-targets.js';

@@ -15,7 +15,7 @@ import { listAll } from '../lib/backends/object-store.js';
 import { parseRequest } from '../lib/config/request.js';
 import { resolveCredentials } from '../lib/credentials/resolve.js';
 import { isProbeKey } from '../lib/operations/probes.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { lambdaContext } from './support/lambda.js';
 import {
   startFaultProxy,

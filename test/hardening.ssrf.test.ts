@@ -18,7 +18,7 @@ import {
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import { deliverWebhook } from '../lib/delivery/webhook.js';
 import { Deadline } from '../lib/runtime/deadline.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { lambdaContext } from './support/lambda.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { TARGETS, freshLocation, secretDir, type HardeningTarget } from './support/hardening-targets.js';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureStore, resolveAzureTarget } from '../lib/backends/azure.js';
+import { AzureStore, resolveAzureTarget } from '../lib/backends/azure/store.js';
 import { listAll } from '../lib/backends/object-store.js';
 import { parseStorage } from '../lib/config/manifests.js';
 import { SecretBag } from '../lib/credentials/secret.js';
@@ -20,7 +20,7 @@ import {
 } from '../lib/inventory/inventory.js';
 import { formatBytes } from '../lib/inventory/size-format.js';
 import type { InventoryReport } from '../lib/operations/inventory.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
 import {

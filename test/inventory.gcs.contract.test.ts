@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretBag } from '../lib/credentials/secret.js';
-import { clientSettings, GcsStore } from '../lib/backends/gcs.js';
+import { clientSettings, GcsStore } from '../lib/backends/gcs/store.js';
 import { DEFAULT_CONNECTIONS } from '../lib/inventory/inventory.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import type { InventoryReport } from '../lib/operations/inventory.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalStore } from '../lib/backends/local.js';
+import { LocalStore } from '../lib/backends/local/store.js';
 import { describeObjectStore } from './support/conformance.js';
 
 const base = await mkdtemp(join(tmpdir(), 'bsf-local-conformance-'));

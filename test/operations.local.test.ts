@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalStore } from '../lib/backends/local.js';
+import { LocalStore } from '../lib/backends/local/store.js';
 import { StorageError } from '../lib/backends/errors.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import { parseRequest } from '../lib/config/request.js';

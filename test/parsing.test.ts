@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { RequestError } from '../lib/api/request-error.js';
+import { RequestError } from '../lib/config/request-error.js';
 import { parseStorage } from '../lib/config/manifests.js';
 import { parseRequest } from '../lib/config/request.js';
 

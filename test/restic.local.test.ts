@@ -7,13 +7,13 @@ import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LocalStore } from '../lib/backends/local.js';
+import { LocalStore } from '../lib/backends/local/store.js';
 import type { CallOptions, ListOptions, ObjectStore } from '../lib/backends/object-store.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import type { OperationContext } from '../lib/operations/context.js';
 import type { RepositoryReport } from '../lib/operations/repositories.js';
 import { runOperation } from '../lib/operations/run.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { seal } from '../lib/restic/crypto.js';
 import { sealConfig } from '../lib/restic/config.js';
 import { openKeyFile, parseKeyFile } from '../lib/restic/keys.js';

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
 import type { OperationContext } from '../lib/operations/context.js';
 import type { RepositoryReport } from '../lib/operations/repositories.js';
-import type { OperationResult } from '../lib/operations/result.js';
+import type { OperationResult } from '../lib/status/result.js';
 import { runOperation } from '../lib/operations/run.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';

@@ -11,7 +11,7 @@ import {
   parseRetryAfter,
   provesNotProcessed,
   retrying,
-} from '../lib/backends/retry.js';
+} from '../lib/runtime/retry.js';
 
 const unavailable = (cause?: unknown): StorageError =>
   new StorageError({ code: 'Unavailable', message: 'HTTP 503', provider: 'test', cause });

@@ -17,7 +17,7 @@ import {
   type ClaimEntry,
   type ExclusiveCreateIo,
 } from '../lib/backends/exclusive-create.js';
-import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
+import { resolveS3Endpoint } from '../lib/backends/s3/endpoint.js';
 import { serverInfo } from './support/servers.js';
 import { openS3, type S3Target } from './support/s3-stores.js';
 

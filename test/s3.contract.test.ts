@@ -5,8 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Store } from '../lib/backends/s3.js';
-import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
+import { S3Store } from '../lib/backends/s3/store.js';
+import { resolveS3Endpoint } from '../lib/backends/s3/endpoint.js';
 import { storageFailure } from './support/failure.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../lib/backends/object-store.js';
-import { S3Store } from '../lib/backends/s3.js';
-import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
+import { S3Store } from '../lib/backends/s3/store.js';
+import { resolveS3Endpoint } from '../lib/backends/s3/endpoint.js';
 import { freePort } from './support/process.js';
 import { serverInfo } from './support/servers.js';
 import {

@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveS3Endpoint } from '../lib/backends/s3-endpoint.js';
+import { resolveS3Endpoint } from '../lib/backends/s3/endpoint.js';
 import { parseRequest } from '../lib/config/request.js';
 
 const dir = join(import.meta.dirname, '..', 'events', 's3');

@@ -9,8 +9,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from './support/process.js';
 import { isStorageError, type StorageError } from '../lib/backends/errors.js';
-import { pickObjectStoreEndpoint, planSwiftAuth } from '../lib/backends/swift-auth.js';
-import type { SwiftStore } from '../lib/backends/swift.js';
+import { pickObjectStoreEndpoint, planSwiftAuth } from '../lib/backends/swift/auth.js';
+import type { SwiftStore } from '../lib/backends/swift/store.js';
 import {
   bag,
   createContainer,

@@ -4,8 +4,8 @@
  * hands out is a real tempauth token, so each data call below is served by the real Swift.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clearSwiftSessions } from '../lib/backends/swift-auth.js';
-import type { SwiftStore } from '../lib/backends/swift.js';
+import { clearSwiftSessions } from '../lib/backends/swift/auth.js';
+import type { SwiftStore } from '../lib/backends/swift/store.js';
 import { KEYSTONE_IDENTITY, startKeystoneFake, type KeystoneFake } from './fakes/keystone.js';
 import { createContainer, readObject, swiftServer, swiftStore, uniqueContainer } from './support/swift.js';
 import { storageFailure } from './support/failure.js';

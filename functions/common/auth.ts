@@ -24,7 +24,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { RequestError } from '../../lib/api/request-error.js';
+import { RequestError } from '../../lib/config/request-error.js';
 import type { RuntimeConfig } from '../../lib/config/runtime.js';
 import { resolveCredentials } from '../../lib/credentials/resolve.js';
 import type { SecretBag } from '../../lib/credentials/secret.js';

@@ -4,7 +4,7 @@
  * that carries the storage identity on every line.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { StorageIdentity } from '../../lib/operations/identity.js';
+import type { StorageIdentity } from '../../lib/status/identity.js';
 import type { FleetObserver } from '../../lib/fleet/metrics.js';
 import type { Log } from '../../lib/runtime/log.js';
 import { logger } from './observability.js';

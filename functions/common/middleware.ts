@@ -8,7 +8,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { decodeBody } from '../../lib/api/body.js';
-import { RequestError } from '../../lib/api/request-error.js';
+import { RequestError } from '../../lib/config/request-error.js';
 import { isStorageError } from '../../lib/backends/errors.js';
 import { loadRuntimeConfig, type RuntimeConfig } from '../../lib/config/runtime.js';
 import type { OperationContext } from '../../lib/operations/context.js';

@@ -1,6 +1,6 @@
 /** Decodes an HTTP request body by its Content-Type: JSON, or YAML as `kubectl get -o yaml` prints it. */
 import { parseYamlDocument } from '../config/manifests.js';
-import { RequestError } from './request-error.js';
+import { RequestError } from '../config/request-error.js';
 
 const JSON_TYPES = new Set(['application/json', 'text/json']);
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);

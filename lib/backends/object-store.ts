@@ -4,6 +4,9 @@
  * (for `local`, to the storage root directory) and use `/` as separator, never a leading `/`.
  */
 
+import type { BackendConfig } from '../config/backend.js';
+import type { SecretBag } from '../credentials/secret.js';
+
 export interface CallOptions {
   /** Aborts the call; adapters pass it to their SDK so every network call has a deadline. */
   signal?: AbortSignal;
@@ -102,6 +105,31 @@ export interface ObjectStore {
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }
+
+/**
+ * What opening a store is given besides its backend's configuration. It lives beside the interface, not
+ * in the registry, so an adapter imports only the contract and never the module that loads it.
+ */
+export interface StoreContext {
+  credentials: SecretBag;
+  /** options.endpoint: overrides or supplies the service endpoint. */
+  endpoint?: string;
+  /** Bounds the adapter's own set-up calls (token fetches, region discovery). */
+  signal?: AbortSignal;
+  /** Where the function sees local volumes (an EFS mount in Lambda); see lib/backends/local.ts. */
+  localVolumeRoot?: string;
+  /** LOCAL_SUBPATH_TEMPLATE, expanded with `scope`: keeps tenants apart on a shared volume. */
+  localSubPathTemplate?: string;
+  /** Deployed stages refuse local storages without LOCAL_VOLUME_ROOT (the caller's mountPath is never trusted there). */
+  requireLocalVolumeRoot?: boolean;
+  /** The authorized namespace and tenant of the request (lib/trust/scope.ts). */
+  scope?: { namespace: string; tenant?: string };
+}
+
+export type StoreFactory<B extends BackendConfig = BackendConfig> = (
+  backend: B,
+  context: StoreContext,
+) => Promise<ObjectStore>;
 
 /** Joins key parts with single slashes, dropping empty parts and stray slashes. */
 export function joinKey(...parts: (string | undefined)[]): string {

@@ -3,30 +3,8 @@
  * provider (and SDK) in use. Each adapter module exports `createStore`.
  */
 import type { BackendConfig, Provider } from '../config/backend.js';
-import type { SecretBag } from '../credentials/secret.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoreContext, StoreFactory } from './object-store.js';
 import { StorageError } from './errors.js';
-
-export interface StoreContext {
-  credentials: SecretBag;
-  /** options.endpoint: overrides or supplies the service endpoint. */
-  endpoint?: string;
-  /** Bounds the adapter's own set-up calls (token fetches, region discovery). */
-  signal?: AbortSignal;
-  /** Where the function sees local volumes (an EFS mount in Lambda); see lib/backends/local.ts. */
-  localVolumeRoot?: string;
-  /** LOCAL_SUBPATH_TEMPLATE, expanded with `scope`: keeps tenants apart on a shared volume. */
-  localSubPathTemplate?: string;
-  /** Deployed stages refuse local storages without LOCAL_VOLUME_ROOT (the caller's mountPath is never trusted there). */
-  requireLocalVolumeRoot?: boolean;
-  /** The authorized namespace and tenant of the request (lib/trust/scope.ts). */
-  scope?: { namespace: string; tenant?: string };
-}
-
-export type StoreFactory<B extends BackendConfig = BackendConfig> = (
-  backend: B,
-  context: StoreContext,
-) => Promise<ObjectStore>;
 
 type AdapterModule<P extends Provider> = {
   createStore: StoreFactory<Extract<BackendConfig, { provider: P }>>;
@@ -34,12 +12,12 @@ type AdapterModule<P extends Provider> = {
 type Loaders = { [P in Provider]?: () => Promise<AdapterModule<P>> };
 
 const loaders: Loaders = {
-  local: () => import('./local.js'),
-  s3: () => import('./s3.js'),
-  gcs: () => import('./gcs.js'),
-  azure: () => import('./azure.js'),
-  swift: () => import('./swift.js'),
-  b2: () => import('./b2.js'),
+  local: () => import('./local/index.js'),
+  s3: () => import('./s3/index.js'),
+  gcs: () => import('./gcs/index.js'),
+  azure: () => import('./azure/index.js'),
+  swift: () => import('./swift/index.js'),
+  b2: () => import('./b2/index.js'),
   rest: () => import('./rest/index.js'),
 };
 

@@ -23,7 +23,7 @@ import {
   type Provider,
   type StorageTarget,
 } from './backend.js';
-import { RequestError, parseOrThrow, formatPath } from '../api/request-error.js';
+import { RequestError, parseOrThrow, formatPath } from './request-error.js';
 
 const secretNameSchema = z
   .string()

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { parseStorage } from './manifests.js';
 import type { StorageTarget } from './backend.js';
-import { parseOrThrow, RequestError } from '../api/request-error.js';
-import { resticOptionsShape } from '../restic/options.js';
+import { parseOrThrow, RequestError } from './request-error.js';
+import { resticOptionsShape } from './restic-options.js';
 import { notifySchema, type NotifyTargets } from '../delivery/targets.js';
 
 const credentialsReference = z

@@ -11,9 +11,9 @@
  * (a direct invoke) and the workstation see everything. Every run goes through lib/operations/run.ts,
  * so authorization, endpoint rules and sanitizing are the API's own.
  */
-import { RequestError } from '../api/request-error.js';
+import { RequestError } from '../config/request-error.js';
 import type { OperationContext } from '../operations/context.js';
-import type { OperationResult } from '../operations/result.js';
+import type { OperationResult } from '../status/result.js';
 import { runOperation, runOperationWithSecrets, type OperationName } from '../operations/run.js';
 import type { ResultsStore } from '../results/store.js';
 import { grantFor } from '../trust/grants.js';

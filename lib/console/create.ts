@@ -7,11 +7,11 @@
  * the browser from the form, so the values never make a round trip).
  */
 import { stringify } from 'yaml';
-import { RequestError } from '../api/request-error.js';
+import { RequestError } from '../config/request-error.js';
 import { PROVIDERS, type Provider } from '../config/backend.js';
 import { parseStorage } from '../config/manifests.js';
 import { SecretBag } from '../credentials/secret.js';
-import type { OperationResult } from '../operations/result.js';
+import type { OperationResult } from '../status/result.js';
 import { markup, type Html } from './html.js';
 import { detailPath } from './paths.js';
 import { providerForms, type FormField, type ProviderForm } from './providers.js';

@@ -12,8 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RuntimeConfig } from '../config/runtime.js';
 import { CredentialsError, resolveCredentials } from '../credentials/resolve.js';
-import type { OperationResult } from '../operations/result.js';
-import type { StorageIdentity } from '../operations/identity.js';
+import type { OperationResult } from '../status/result.js';
+import type { StorageIdentity } from '../status/identity.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
 import type { Caller } from '../trust/scope.js';

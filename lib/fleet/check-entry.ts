@@ -11,7 +11,7 @@ import { deliverResult } from '../delivery/deliver.js';
 import type { NotifyTargets } from '../delivery/targets.js';
 import type { RetryPolicy } from '../delivery/webhook.js';
 import { check } from '../operations/check.js';
-import { storageIdentity } from '../operations/identity.js';
+import { storageIdentity } from '../status/identity.js';
 import { deploymentResultsStore } from '../results/config.js';
 import { recordSafely, rememberResult } from '../results/recorder.js';
 import type { ResultsStore } from '../results/store.js';

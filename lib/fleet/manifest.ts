@@ -9,13 +9,13 @@ import { functionRegion } from '../runtime/aws-region.js';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { RequestError } from '../api/request-error.js';
+import { RequestError } from '../config/request-error.js';
 import type { StorageTarget } from '../config/backend.js';
 import { parseStorage } from '../config/manifests.js';
 import { CredentialsError } from '../credentials/resolve.js';
 import { readSsmParameter } from '../credentials/aws.js';
 import { awsErrorName } from '../delivery/sqs.js';
-import { sanitizeText } from '../status/sanitize.js';
+import { sanitizeText } from '../credentials/redact.js';
 import { CHECK_INTERVAL_ANNOTATION, parseInterval } from './frequency.js';
 
 /** Largest manifest read (a List of a few thousand storages is well below). */

@@ -2,7 +2,7 @@
  * What a fleet check reports to metrics and logs, kept free of any metrics library: the handler turns
  * these into CloudWatch EMF (Powertools Metrics), dimensioned by provider.
  */
-import type { StorageIdentity } from '../operations/identity.js';
+import type { StorageIdentity } from '../status/identity.js';
 import type { Log } from '../runtime/log.js';
 import type { FleetEntryResult } from './summary.js';
 

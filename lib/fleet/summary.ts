@@ -1,7 +1,7 @@
 /** The run's summary: how many entries were checked, how many were Ready, and why the rest were not. */
 import type { Phase, StorageStatus } from '../status/conditions.js';
 import type { DeliveryReport } from '../delivery/deliver.js';
-import type { StorageIdentity } from '../operations/identity.js';
+import type { StorageIdentity } from '../status/identity.js';
 
 /** `queued`: handed to the fan-out queue, checked by the worker. */
 export type EntryState = 'checked' | 'notChecked' | 'skipped' | 'queued';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { RequestError } from '../api/request-error.js';
+import { RequestError } from '../config/request-error.js';
 import { backendLocation, backendPrefix, type StorageTarget } from '../config/backend.js';
 
 const TOKEN_VERSION = 1;

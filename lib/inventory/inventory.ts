@@ -20,9 +20,9 @@ import type { StorageTarget } from '../config/backend.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
 import type { ProgressSink } from '../runtime/progress.js';
-import { sanitizeText } from '../status/sanitize.js';
+import { sanitizeText } from '../credentials/redact.js';
 import { parseRepositoryYaml, REPOSITORY_FILE, SNAPSHOTS_DIR, snapshotTimeOf } from './kubestash-objects.js';
-import { withConcurrencyLimit } from './limited-store.js';
+import { withConcurrencyLimit } from '../backends/connection-limit.js';
 import { formatBytes } from './size-format.js';
 import { walk, walkTaskSchema, type WalkTask, type WalkVisitor } from './walk.js';
 

@@ -5,16 +5,16 @@
  * call to the backend; the deletion reuses the inventory's parallel, resumable walk.
  */
 import { z } from 'zod';
-import { RequestError, type FieldIssue } from '../api/request-error.js';
+import { RequestError, type FieldIssue } from '../config/request-error.js';
 import type { StorageError } from '../backends/errors.js';
 import { joinKey, type ObjectStore } from '../backends/object-store.js';
 import { backendLocation, backendPrefix, type StorageTarget } from '../config/backend.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
 import type { ProgressSink } from '../runtime/progress.js';
-import { sanitizeText } from '../status/sanitize.js';
+import { sanitizeText } from '../credentials/redact.js';
 import { PROGRESS_EVERY, defaultStopAt } from './inventory.js';
-import { withConcurrencyLimit } from './limited-store.js';
+import { withConcurrencyLimit } from '../backends/connection-limit.js';
 import { walk, walkTaskSchema, type WalkVisitor } from './walk.js';
 
 /** Providers whose storages are never wiped: Stash's validator forbids wipeOut for local and B2 (§4.5). */

@@ -17,7 +17,7 @@ import {
   type ProbeReport,
 } from './probes.js';
 import { passwordFrom } from './repositories.js';
-import type { OperationResult } from './result.js';
+import type { OperationResult } from '../status/result.js';
 import { withStorage } from './scope.js';
 
 export async function check(request: OperationRequest, context: OperationContext): Promise<OperationResult> {

@@ -19,7 +19,7 @@ import {
 import type { OperationContext } from './context.js';
 import type { InventoryFailure } from './inventory.js';
 import { recordConnectivity, timedOutBeforeAnswer, walkOutcomes } from './probes.js';
-import type { OperationResult } from './result.js';
+import type { OperationResult } from '../status/result.js';
 import { withStorage } from './scope.js';
 
 export const CLEANUP_OPERATION = 'cleanup';

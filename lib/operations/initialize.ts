@@ -5,12 +5,12 @@
  */
 import type { OperationRequest } from '../config/request.js';
 import { isAlreadyExists } from '../backends/errors.js';
-import { assertKdfStrength } from '../restic/options.js';
+import { assertKdfStrength } from '../config/restic-options.js';
 import { ConditionType } from '../status/conditions.js';
 import type { OperationContext } from './context.js';
 import { markerFor } from './markers/index.js';
 import { attempt, isBucketMissing, recordConnectivity, type Outcome } from './probes.js';
-import type { OperationResult } from './result.js';
+import type { OperationResult } from '../status/result.js';
 import { withStorage } from './scope.js';
 import type { ListPage } from '../backends/object-store.js';
 

@@ -22,7 +22,7 @@ import {
 import type { OperationContext } from './context.js';
 import type { MarkerScope } from './markers/marker.js';
 import { recordConnectivity, timedOutBeforeAnswer, walkOutcomes } from './probes.js';
-import type { OperationResult } from './result.js';
+import type { OperationResult } from '../status/result.js';
 import { withStorage } from './scope.js';
 
 export const INVENTORY_OPERATION = 'inventory';

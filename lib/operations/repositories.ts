@@ -15,7 +15,7 @@ import { joinKey } from '../backends/object-store.js';
 import { CredentialsError, referenceFromTemplate, resolveCredentials } from '../credentials/resolve.js';
 import type { SecretBag } from '../credentials/secret.js';
 import { mapLimit } from '../runtime/concurrency.js';
-import { repositoryPath, type RepositoryRequest } from '../restic/options.js';
+import { repositoryPath, type RepositoryRequest } from '../config/restic-options.js';
 import {
   initRepository,
   openRepository,

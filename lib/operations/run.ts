@@ -4,7 +4,7 @@
  * the deployment's results store remembers (lib/results/) before it is delivered.
  */
 import { randomUUID } from 'node:crypto';
-import { RequestError } from '../api/request-error.js';
+import { RequestError } from '../config/request-error.js';
 import { isProviderSupported, supportedProviders } from '../backends/registry.js';
 import { parseRequest, type OperationRequest } from '../config/request.js';
 // Registers the aws-secretsmanager: and aws-ssm: credentials schemes (their SDKs load on first use).
@@ -15,7 +15,7 @@ import { deliverResult } from '../delivery/deliver.js';
 import { deploymentResultsStore } from '../results/config.js';
 import { rememberResult } from '../results/recorder.js';
 import type { ResultsStore } from '../results/store.js';
-import { authorizeRequest } from '../trust/authorize.js';
+import { authorizeRequest } from '../api/authorize.js';
 import { OPERATOR } from '../trust/scope.js';
 import type { OperationContext } from './context.js';
 import { check } from './check.js';
@@ -23,7 +23,7 @@ import { cleanup } from './cleanup.js';
 import { initialize } from './initialize.js';
 import { withRepositories } from './repositories.js';
 import { inventory } from './inventory.js';
-import type { OperationResult } from './result.js';
+import type { OperationResult } from '../status/result.js';
 
 export type Operation = (request: OperationRequest, context: OperationContext) => Promise<OperationResult>;
 

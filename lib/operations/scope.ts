@@ -5,9 +5,9 @@ import type { OperationRequest } from '../config/request.js';
 import { Deadline } from '../runtime/deadline.js';
 import { StatusBuilder } from '../status/conditions.js';
 import { CLEANUP_RESERVE_MS, type OperationContext } from './context.js';
-import { storageIdentity } from './identity.js';
+import { storageIdentity } from '../status/identity.js';
 import type { MarkerScope } from './markers/marker.js';
-import type { OperationResult } from './result.js';
+import type { OperationResult } from '../status/result.js';
 import { openSession } from './session.js';
 
 /** The operation's own deadline: the caller's timeout, within the invocation's time less the cleanup reserve. */

@@ -4,7 +4,7 @@
  * `restic init`, not for correctness. Only the local adapter has a directory tree, and it makes the
  * directories itself, inside the same bounds as its objects.
  */
-import { LocalStore } from '../backends/local.js';
+import { LocalStore } from '../backends/local/store.js';
 import type { ObjectStore } from '../backends/object-store.js';
 
 export function hasDirectories(store: ObjectStore): boolean {

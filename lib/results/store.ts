@@ -7,7 +7,7 @@
  */
 import type { Phase } from '../status/conditions.js';
 import type { Condition } from '../status/conditions.js';
-import type { StorageIdentity } from '../operations/identity.js';
+import type { StorageIdentity } from '../status/identity.js';
 
 /** What the manifest said besides the backend, for the console's Basic section. */
 export interface ManifestFacts {

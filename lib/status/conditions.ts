@@ -3,7 +3,7 @@
  * kmodules' fields, lastValidationTime), our own check conditions next to KubeStash's, and timings.
  */
 import type { StorageError } from '../backends/errors.js';
-import { sanitizeText } from './sanitize.js';
+import { sanitizeText } from '../credentials/redact.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 /** kmodules Condition severity: Error (default) decides the phase; Warning and Info do not. */

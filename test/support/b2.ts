@@ -1,6 +1,6 @@
 /** Shared set-up of the B2 tests: the contract fake's info, its control client, stores on it. */
 import { randomBytes } from 'node:crypto';
-import { B2Store } from '../../lib/backends/b2.js';
+import { B2Store } from '../../lib/backends/b2/store.js';
 import { B2FakeControl } from '../fakes/b2.js';
 import { serverInfo } from './servers.js';
 

@@ -1,7 +1,7 @@
 /** Invoking the initialize/check Lambda handlers in tests, directly and over HTTP, and reading their answers. */
 import { expect } from 'vitest';
 import type { handler as checkHandler } from '../../functions/check.js';
-import type { OperationResult } from '../../lib/operations/result.js';
+import type { OperationResult } from '../../lib/status/result.js';
 import type { Condition } from '../../lib/status/conditions.js';
 import { httpEvent, lambdaContext } from './lambda.js';
 

@@ -1,6 +1,6 @@
 /** Opening S3 stores on the test servers (s3rver, Swift's s3api) the way the function does. */
 import { randomUUID } from 'node:crypto';
-import { createStore } from '../../lib/backends/s3.js';
+import { createStore } from '../../lib/backends/s3/store.js';
 import type { ObjectStore } from '../../lib/backends/object-store.js';
 import type { S3Backend } from '../../lib/config/backend.js';
 import { SecretBag } from '../../lib/credentials/secret.js';

@@ -1,7 +1,7 @@
 /** Shared by the Swift tests: the real Swift all-in-one's info, credentials in each form, containers. */
 import { randomUUID } from 'node:crypto';
 import { SecretBag } from '../../lib/credentials/secret.js';
-import { createStore } from '../../lib/backends/swift.js';
+import { createStore } from '../../lib/backends/swift/store.js';
 import type { ObjectStore } from '../../lib/backends/object-store.js';
 import { serverInfo } from './servers.js';
 

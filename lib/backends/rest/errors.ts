@@ -9,8 +9,8 @@
  * refused delete.
  */
 import { classifyTransportError, StorageError, type ErrorSubject, type StorageOperation } from '../errors.js';
-import type { HttpResponse } from '../http-client.js';
-import { parseRetryAfter } from '../retry.js';
+import type { HttpResponse } from '../../net/http-client.js';
+import { parseRetryAfter } from '../../runtime/retry.js';
 
 export const REST_PROVIDER = 'rest';
 

@@ -9,9 +9,9 @@
  */
 import type { RestBackend } from '../../config/backend.js';
 import { StorageError } from '../errors.js';
-import type { HttpClientOptions } from '../http-client.js';
+import type { HttpClientOptions } from '../../net/http-client.js';
 import type { ObjectStore } from '../object-store.js';
-import type { StoreContext } from '../registry.js';
+import type { StoreContext } from '../object-store.js';
 import { REST_PROVIDER } from './errors.js';
 import { RestStore, type RestConnection } from './store.js';
 

@@ -28,7 +28,7 @@
 import { z } from 'zod';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
-import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../http-client.js';
+import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../net/http-client.js';
 import type {
   CallOptions,
   ListOptions,
@@ -39,7 +39,7 @@ import type {
   PutResult,
   StoreCapabilities,
 } from '../object-store.js';
-import { retrying } from '../retry.js';
+import { retrying } from '../../runtime/retry.js';
 import {
   REST_PROVIDER,
   restError,

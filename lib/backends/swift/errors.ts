@@ -2,9 +2,9 @@
  * The one table from Swift's (and Keystone's) HTTP answers and transport failures to portable codes.
  * Swift's error bodies are short HTML or text pages; none of their text goes into a message.
  */
-import { StorageError, classifyTransportError, type ErrorSubject, type StorageOperation } from './errors.js';
-import type { HttpResponse } from './http-client.js';
-import { parseRetryAfter } from './retry.js';
+import { StorageError, classifyTransportError, type ErrorSubject, type StorageOperation } from '../errors.js';
+import type { HttpResponse } from '../../net/http-client.js';
+import { parseRetryAfter } from '../../runtime/retry.js';
 
 export const SWIFT_PROVIDER = 'swift';
 

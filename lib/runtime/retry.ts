@@ -1,7 +1,8 @@
 /**
- * Retries for adapters that speak HTTP without an SDK retry layer (Swift, B2's calls through
- * `backblaze-b2` with axios-retry switched off). The S3, Azure and GCS SDKs retry on their own; these
- * adapters call `retrying` instead, so a passing reset or 503 ends the same way everywhere.
+ * The one backoff of the code base. Storage calls without an SDK retry layer (Swift, REST, B2's calls
+ * through `backblaze-b2` with axios-retry switched off) go through it, and so do webhook deliveries,
+ * inventory walks, restic's lock waits and S3's answer to a conflicting bucket operation. The S3, Azure
+ * and GCS SDKs retry their own requests; a passing reset or 503 ends the same way everywhere.
  *
  * - A call runs at most `attempts` times (default 3). What is worth another attempt: a thrown
  *   StorageError with `retryable`, or a result `retryResult` names (an HTTP 429/5xx answer an adapter
@@ -19,8 +20,8 @@
  *   PUTs, PUTs with `If-None-Match: *` and uniquely named claim PUTs are idempotent; creating a bucket
  *   whose retry would answer "already exists" is not.
  */
-import { isStorageError } from './errors.js';
-import { sleep } from '../runtime/deadline.js';
+import { isStorageError } from '../backends/errors.js';
+import { sleep } from './deadline.js';
 
 export const DEFAULT_ATTEMPTS = 3;
 export const DEFAULT_BASE_DELAY_MS = 100;
@@ -69,9 +70,22 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND']);
 
+/**
+ * The portable error shape (lib/backends/errors.ts's StorageError: `code`, `retryable`), read by its
+ * fields so that this module, which the delivery and restic layers use too, sits below the backends.
+ */
+function portableCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** The default verdict: a failure that says it is worth another attempt (a retryable StorageError). */
+export function isRetryableFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true;
+}
+
 /** True when a failure shows the request never reached a server that could have acted on it. */
 export function provesNotProcessed(error: unknown): boolean {
-  if (isStorageError(error, 'RateLimited')) return true;
+  if (portableCode(error) === 'RateLimited') return true;
   for (let cause: unknown = error, depth = 0; cause && depth < 5; depth += 1) {
     const code = (cause as { code?: unknown }).code;
     if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
@@ -113,7 +127,7 @@ export async function retrying<T>(
     } else {
       const { error } = outcome;
       if (typeof error === 'object' && error !== null && exhausted.has(error)) throw error;
-      const retryable = options.retryError?.(error, attempt) ?? (isStorageError(error) && error.retryable);
+      const retryable = options.retryError?.(error, attempt) ?? isRetryableFailure(error);
       if (!retryable) throw error;
       if (!options.idempotent && !provesNotProcessed(error)) throw error;
       retryAfterMs = options.retryAfterOf?.(error);

@@ -3,15 +3,15 @@
  * an HTTP status and a JSON body `{status, code, message}`; the code decides, the status is the fallback.
  * Documented codes: https://www.backblaze.com/docs/cloud-storage-native-api-error-handling-and-status-codes
  */
-import { sanitizeText } from '../status/sanitize.js';
-import { parseRetryAfter } from './retry.js';
+import { sanitizeText } from '../../credentials/redact.js';
+import { parseRetryAfter } from '../../runtime/retry.js';
 import {
   classifyTransportError,
   StorageError,
   type ErrorCode,
   type ErrorSubject,
   type StorageOperation,
-} from './errors.js';
+} from '../errors.js';
 
 const PROVIDER = 'b2';
 

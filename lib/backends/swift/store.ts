@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { SwiftBackend } from '../config/backend.js';
+import type { SwiftBackend } from '../../config/backend.js';
 import type {
   CallOptions,
   ListOptions,
@@ -34,20 +34,20 @@ import type {
   PutOptions,
   PutResult,
   StoreCapabilities,
-} from './object-store.js';
-import { alreadyExists, StorageError, type StorageOperation } from './errors.js';
-import { createExclusively, isClaimKey, type ExclusiveCreateIo } from './exclusive-create.js';
-import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from './http-client.js';
-import { retrying } from './retry.js';
-import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './swift-auth.js';
+} from '../object-store.js';
+import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
+import { createExclusively, isClaimKey, type ExclusiveCreateIo } from '../exclusive-create.js';
+import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../net/http-client.js';
+import { retrying } from '../../runtime/retry.js';
+import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './auth.js';
 import {
   SWIFT_PROVIDER,
   swiftError,
   swiftFailure,
   swiftRetryVerdict,
   type SwiftTarget,
-} from './swift-errors.js';
-import type { StoreContext } from './registry.js';
+} from './errors.js';
+import type { StoreContext } from '../object-store.js';
 
 const DEFAULT_PAGE = 1000;
 /** Swift's default container_listing_limit; a page never asks for more. */

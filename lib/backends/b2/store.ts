@@ -31,7 +31,7 @@
  */
 import { createHash } from 'node:crypto';
 import B2 from 'backblaze-b2';
-import type { B2Backend } from '../config/backend.js';
+import type { B2Backend } from '../../config/backend.js';
 import {
   authorization,
   authorizeUrlFor,
@@ -46,10 +46,10 @@ import {
   takeUploadTarget,
   type B2Authorization,
   type UploadTarget,
-} from './b2-auth.js';
-import { b2FailureOf, b2RetryAfterOf, mapB2Error, type B2ErrorContext } from './b2-errors.js';
-import { createLimiter, settleAll, type Limiter } from './concurrency.js';
-import { alreadyExists, StorageError, type StorageOperation } from './errors.js';
+} from './auth.js';
+import { b2FailureOf, b2RetryAfterOf, mapB2Error, type B2ErrorContext } from './errors.js';
+import { createLimiter, settleAll, type Limiter } from '../concurrency.js';
+import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
 import type {
   CallOptions,
   ListOptions,
@@ -58,12 +58,12 @@ import type {
   ObjectStore,
   PutOptions,
   PutResult,
-} from './object-store.js';
-import { md5HexToBase64 } from './object-store.js';
-import type { StoreContext } from './registry.js';
-import { provesNotProcessed, retrying } from './retry.js';
-import { sleep } from '../runtime/deadline.js';
-import { guardGlobalAgents, storageAgents } from '../net/endpoint-guard.js';
+} from '../object-store.js';
+import { md5HexToBase64 } from '../object-store.js';
+import type { StoreContext } from '../object-store.js';
+import { provesNotProcessed, retrying } from '../../runtime/retry.js';
+import { sleep } from '../../runtime/deadline.js';
+import { guardGlobalAgents, storageAgents } from '../../net/endpoint-guard.js';
 
 const PROVIDER = 'b2';
 const DEFAULT_MAX_CONNECTIONS = 5;

@@ -11,7 +11,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { guardAgent } from '../net/endpoint-guard.js';
+import { guardAgent } from './endpoint-guard.js';
 
 /** Applies when a caller passes no signal, so no request can hang for ever. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;

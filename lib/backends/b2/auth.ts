@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type B2 from 'backblaze-b2';
-import { asDirectory } from './object-store.js';
+import { asDirectory } from '../object-store.js';
 
 /** Where `backblaze-b2` authorizes unless options.endpoint says otherwise. */
 export const DEFAULT_AUTHORIZE_URL = 'https://api.backblazeb2.com/b2api/v2/b2_authorize_account';

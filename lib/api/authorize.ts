@@ -8,12 +8,12 @@
  *
  * Operator calls (direct invokes, the fleet, the CLI) are trusted as whoever may invoke the function.
  */
-import { RequestError, type FieldIssue } from '../api/request-error.js';
+import { RequestError, type FieldIssue } from '../config/request-error.js';
 import type { OperationRequest } from '../config/request.js';
 import type { RuntimeConfig } from '../config/runtime.js';
 import { splitReference } from '../credentials/resolve.js';
-import { grantAllowsReference, grantFor, type Grant } from './grants.js';
-import { isHttpCaller, type Caller, type TrustScope } from './scope.js';
+import { grantAllowsReference, grantFor, type Grant } from '../trust/grants.js';
+import { isHttpCaller, type Caller, type TrustScope } from '../trust/scope.js';
 
 /** The namespace a storage acts for: its own, or `default` (as kubectl reads a manifest without one). */
 export function requestNamespace(request: OperationRequest): string {

@@ -5,7 +5,7 @@
  * resolution (virtual-hosted addressing, the region picks the host, FIPS/dual-stack kept); every other
  * host is a custom endpoint addressed path-style, which every S3-compatible server accepts.
  */
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 
 export interface S3Endpoint {
   /** Custom endpoint URL for the SDK; undefined for AWS (the SDK derives the host from the region). */

@@ -27,15 +27,15 @@ import {
   type ContainerClient,
   type RequestPolicyFactory,
 } from '@azure/storage-blob';
-import type { AzureBackend } from '../config/backend.js';
-import type { SecretBag } from '../credentials/secret.js';
-import { createLimiter, settleAll, type Limiter } from './concurrency.js';
+import type { AzureBackend } from '../../config/backend.js';
+import type { SecretBag } from '../../credentials/secret.js';
+import { createLimiter, settleAll, type Limiter } from '../concurrency.js';
 import {
   classifyTransportError,
   StorageError,
   type StorageErrorInit,
   type StorageOperation,
-} from './errors.js';
+} from '../errors.js';
 import type {
   CallOptions,
   ListOptions,
@@ -44,9 +44,9 @@ import type {
   ObjectStore,
   PutOptions,
   PutResult,
-} from './object-store.js';
-import type { StoreContext } from './registry.js';
-import { withEndpointGuard } from '../net/azure-pipeline.js';
+} from '../object-store.js';
+import type { StoreContext } from '../object-store.js';
+import { withEndpointGuard } from '../../net/azure-pipeline.js';
 
 const PROVIDER = 'azure';
 const PUBLIC_CLOUD_SUFFIX = 'core.windows.net';

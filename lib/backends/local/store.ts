@@ -38,7 +38,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { LocalBackend } from '../config/backend.js';
+import type { LocalBackend } from '../../config/backend.js';
 import type {
   CallOptions,
   ListOptions,
@@ -47,9 +47,9 @@ import type {
   ObjectStore,
   PutOptions,
   PutResult,
-} from './object-store.js';
-import { alreadyExists, StorageError, type StorageOperation } from './errors.js';
-import type { StoreContext } from './registry.js';
+} from '../object-store.js';
+import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
+import type { StoreContext } from '../object-store.js';
 
 const PROVIDER = 'local';
 const DEFAULT_PAGE = 1000;

@@ -8,7 +8,7 @@ import {
   StorageError,
   type StorageErrorInit,
   type StorageOperation,
-} from './errors.js';
+} from '../errors.js';
 
 const PROVIDER = 's3';
 

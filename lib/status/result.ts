@@ -1,4 +1,4 @@
-import type { Phase, StorageStatus } from '../status/conditions.js';
+import type { Phase, StorageStatus } from './conditions.js';
 import type { StorageIdentity } from './identity.js';
 
 export interface OperationResult {

@@ -4,9 +4,9 @@
  * `<prefix>/<repository path>/repository/v1/<session>/<component>/` (kubestash-layout.md §3.4).
  */
 import { z } from 'zod';
-import { RequestError } from '../api/request-error.js';
-import { prefixSchema } from '../config/backend.js';
-import { checkParams, weakness, type KdfParams } from './kdf.js';
+import { RequestError } from './request-error.js';
+import { prefixSchema } from './backend.js';
+import { checkParams, weakness, type KdfParams } from '../restic/kdf.js';
 
 const pathSegment = z
   .string()

@@ -40,7 +40,7 @@ import {
   type BucketLocationConstraint,
   type PutObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import type { S3Backend } from '../config/backend.js';
+import type { S3Backend } from '../../config/backend.js';
 import type {
   CallOptions,
   ListOptions,
@@ -50,20 +50,20 @@ import type {
   PutOptions,
   PutResult,
   StoreCapabilities,
-} from './object-store.js';
-import { StorageError, type StorageOperation } from './errors.js';
-import { joinKey, md5HexToBase64 } from './object-store.js';
+} from '../object-store.js';
+import { StorageError, type StorageOperation } from '../errors.js';
+import { joinKey, md5HexToBase64 } from '../object-store.js';
 import {
   claimSiblingKey,
   createExclusively,
   isClaimKey,
   type ClaimEntry,
   type ExclusiveCreateIo,
-} from './exclusive-create.js';
-import type { StoreContext } from './registry.js';
-import { resolveS3Endpoint, type S3Endpoint } from './s3-endpoint.js';
-import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './s3-errors.js';
-import { guardAgent, HOSTS_SETTING, listedEndpoint } from '../net/endpoint-guard.js';
+} from '../exclusive-create.js';
+import type { StoreContext } from '../object-store.js';
+import { resolveS3Endpoint, type S3Endpoint } from './endpoint.js';
+import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './errors.js';
+import { guardAgent, HOSTS_SETTING, listedEndpoint } from '../../net/endpoint-guard.js';
 
 const PROVIDER = 's3';
 const DEFAULT_REGION = 'us-east-1';

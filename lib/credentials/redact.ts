@@ -3,7 +3,7 @@
  * secret values the request resolved, signed-URL parameters and raw XML/HTML dumps are cut, and the
  * length is bounded. Velero learned this the hard way when SAS tokens showed up in statuses.
  */
-import { REDACTED } from '../credentials/secret.js';
+import { REDACTED } from './secret.js';
 
 const MAX_MESSAGE = 400;
 const SIGNED_PARAMS =

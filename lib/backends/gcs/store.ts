@@ -33,18 +33,18 @@ import {
   type FileMetadata,
   type StorageOptions,
 } from '@google-cloud/storage';
-import type { GcsBackend } from '../config/backend.js';
-import type { SecretBag } from '../credentials/secret.js';
-import { untilAborted } from '../runtime/abortable.js';
-import { ConcurrencyLimit } from '../runtime/concurrency.js';
-import { sanitizeText } from '../status/sanitize.js';
+import type { GcsBackend } from '../../config/backend.js';
+import type { SecretBag } from '../../credentials/secret.js';
+import { untilAborted } from '../../runtime/abortable.js';
+import { ConcurrencyLimit } from '../../runtime/concurrency.js';
+import { sanitizeText } from '../../credentials/redact.js';
 import {
   classifyTransportError,
   isAlreadyExists,
   StorageError,
   type StorageErrorInit,
   type StorageOperation,
-} from './errors.js';
+} from '../errors.js';
 import type {
   CallOptions,
   ListOptions,
@@ -53,10 +53,10 @@ import type {
   ObjectStore,
   PutOptions,
   PutResult,
-} from './object-store.js';
-import type { StoreContext } from './registry.js';
-import { retrying } from './retry.js';
-import { guardGlobalAgents } from '../net/endpoint-guard.js';
+} from '../object-store.js';
+import type { StoreContext } from '../object-store.js';
+import { retrying } from '../../runtime/retry.js';
+import { guardGlobalAgents } from '../../net/endpoint-guard.js';
 
 const PROVIDER = 'gcs';
 export const KEY_SECRET = 'GOOGLE_SERVICE_ACCOUNT_JSON_KEY';

@@ -17,11 +17,11 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { SecretBag } from '../credentials/secret.js';
-import { StorageError } from './errors.js';
-import { sendRequest, type HttpClientOptions, type HttpResponse } from './http-client.js';
-import { retrying } from './retry.js';
-import { SWIFT_PROVIDER, swiftError, swiftFailure, swiftRetryVerdict } from './swift-errors.js';
+import type { SecretBag } from '../../credentials/secret.js';
+import { StorageError } from '../errors.js';
+import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
+import { retrying } from '../../runtime/retry.js';
+import { SWIFT_PROVIDER, swiftError, swiftFailure, swiftRetryVerdict } from './errors.js';
 
 export type SwiftAuthMode = 'token' | 'application-credential' | 'keystone-v3' | 'keystone-v2' | 'v1';
 
