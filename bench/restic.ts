@@ -14,7 +14,8 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { LocalStore } from '../lib/backends/local/store.js';
-import { calibrate, deriveKey, SALT_SIZE, type KdfParams } from '../lib/restic/kdf.js';
+import type { KdfParams } from '../lib/config/kdf-params.js';
+import { calibrate, deriveKey, SALT_SIZE } from '../lib/restic/kdf.js';
 import { initRepository, openRepository } from '../lib/restic/repository.js';
 import { fmt, median, ratio, renderTable, type Table } from './report.js';
 

@@ -2,7 +2,8 @@ import { scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { open, poly1305Aes, seal, UnauthenticatedError, type CipherKey } from '../lib/restic/crypto.js';
-import { calibrate, checkParams, deriveKey } from '../lib/restic/kdf.js';
+import { checkParams } from '../lib/config/kdf-params.js';
+import { calibrate, deriveKey } from '../lib/restic/kdf.js';
 import {
   formatPolynomial,
   isIrreducible,

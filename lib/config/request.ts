@@ -7,7 +7,7 @@ import { parseStorage } from './manifests.js';
 import type { StorageTarget } from './backend.js';
 import { parseOrThrow, RequestError } from './request-error.js';
 import { resticOptionsShape } from './restic-options.js';
-import { notifySchema, type NotifyTargets } from '../delivery/targets.js';
+import { notifySchema, type NotifyTargets } from './notify.js';
 
 const credentialsReference = z
   .string()

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { RequestError } from './request-error.js';
 import { prefixSchema } from './backend.js';
-import { checkParams, weakness, type KdfParams } from '../restic/kdf.js';
+import { checkParams, weakness, type KdfParams } from './kdf-params.js';
 
 const pathSegment = z
   .string()

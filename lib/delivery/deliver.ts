@@ -10,6 +10,7 @@
  * a caller holding signed events could replay them there (docs/delivery.md).
  */
 import { randomUUID } from 'node:crypto';
+import type { NotifyOn, NotifyTargets } from '../config/notify.js';
 import type { RuntimeConfig } from '../config/runtime.js';
 import { CredentialsError, resolveCredentials } from '../credentials/resolve.js';
 import type { OperationResult } from '../status/result.js';
@@ -24,8 +25,6 @@ import {
   requestedTargetRules,
   requestedWebhookProblem,
   WEBHOOK_SECRET_KEY,
-  type NotifyOn,
-  type NotifyTargets,
 } from './targets.js';
 import { deliverWebhook, displayUrl, type RetryPolicy, type WebhookOutcome } from './webhook.js';
 

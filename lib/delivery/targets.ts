@@ -6,42 +6,11 @@
  * NOTIFY_SQS_ALLOWED_QUEUES. An unset list lets the operator (direct invokes) and the workstation name
  * any target, and HTTP callers on a deployed stage none.
  */
-import { z } from 'zod';
+import type { NotifyOn, NotifyTargets } from '../config/notify.js';
 import type { RuntimeConfig } from '../config/runtime.js';
 import { hostMatches, urlPort } from '../net/endpoint-guard.js';
 import { matchesPattern } from '../trust/patterns.js';
 import type { Caller } from '../trust/scope.js';
-
-const httpUrl = z
-  .string()
-  .min(1)
-  .max(2048)
-  .refine((value) => /^https?:\/\//i.test(value), 'must be an http(s) URL');
-
-export const notifySchema = z.strictObject({
-  webhook: z
-    .strictObject({
-      url: httpUrl,
-      /** A credentials reference whose bag holds WEBHOOK_SECRET, e.g. "aws-secretsmanager:bsf/webhook". */
-      secret: z
-        .string()
-        .min(1)
-        .max(2048)
-        .regex(/^[a-z][a-z0-9-]*(:.*)?$/, 'must be a credentials reference such as "aws-secretsmanager:<id>"')
-        .optional(),
-    })
-    .optional(),
-  sqs: z
-    .strictObject({
-      queueUrl: httpUrl,
-    })
-    .optional(),
-  /** `change`: send only phase transitions (a storage's first result included); `always` (default): every result. */
-  on: z.enum(['always', 'change']).optional(),
-});
-
-export type NotifyTargets = z.output<typeof notifySchema>;
-export type NotifyOn = NonNullable<NotifyTargets['on']>;
 
 /** The bag key holding the webhook's shared secret. */
 export const WEBHOOK_SECRET_KEY = 'WEBHOOK_SECRET';

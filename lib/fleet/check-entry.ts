@@ -8,7 +8,7 @@ import type { RuntimeConfig } from '../config/runtime.js';
 import type { OperationRequest } from '../config/request.js';
 import { isStorageError } from '../backends/errors.js';
 import { deliverResult } from '../delivery/deliver.js';
-import type { NotifyTargets } from '../delivery/targets.js';
+import type { NotifyTargets } from '../config/notify.js';
 import type { RetryPolicy } from '../delivery/webhook.js';
 import { check } from '../operations/check.js';
 import { storageIdentity } from '../status/identity.js';

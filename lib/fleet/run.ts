@@ -5,7 +5,7 @@
  * bad entry never fails the run (Velero crash-looped on one bad bucket name: velero#2412).
  */
 import type { RuntimeConfig } from '../config/runtime.js';
-import type { NotifyTargets } from '../delivery/targets.js';
+import type { NotifyTargets } from '../config/notify.js';
 import type { RetryPolicy } from '../delivery/webhook.js';
 import { CLEANUP_RESERVE_MS } from '../operations/context.js';
 import type { Deadline } from '../runtime/deadline.js';

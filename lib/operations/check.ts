@@ -18,9 +18,13 @@ import {
 } from './probes.js';
 import { passwordFrom } from './repositories.js';
 import type { OperationResult } from '../status/result.js';
-import { withStorage } from './scope.js';
+import { withStorage, type StorageStep } from './scope.js';
 
-export async function check(request: OperationRequest, context: OperationContext): Promise<OperationResult> {
+export async function check(
+  request: OperationRequest,
+  context: OperationContext,
+  after?: StorageStep,
+): Promise<OperationResult> {
   const resume = request.options.inventory ? inventoryResumeState(request) : undefined;
   let inventoryReport: InventoryReport | undefined;
   const result = await withStorage('check', request, context, async (scope) => {
@@ -86,6 +90,6 @@ export async function check(request: OperationRequest, context: OperationContext
     status.extra.conditionalWrites = store.capabilities.conditionalWrites;
     // options.inventory: after the probes, with what is left of the deadline (docs/inventory.md).
     if (request.options.inventory && listing.ok) inventoryReport = await inventoryStep(scope, resume, false);
-  });
+  }, after);
   return inventoryReport ? { ...result, inventory: inventoryReport } : result;
 }

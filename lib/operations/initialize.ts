@@ -11,7 +11,7 @@ import type { OperationContext } from './context.js';
 import { markerFor } from './markers/index.js';
 import { attempt, isBucketMissing, recordConnectivity, type Outcome } from './probes.js';
 import type { OperationResult } from '../status/result.js';
-import { withStorage } from './scope.js';
+import { withStorage, type StorageStep } from './scope.js';
 import type { ListPage } from '../backends/object-store.js';
 
 const FOREIGN_DATA_SAMPLE = 10;
@@ -19,6 +19,7 @@ const FOREIGN_DATA_SAMPLE = 10;
 export async function initialize(
   request: OperationRequest,
   context: OperationContext,
+  after?: StorageStep,
 ): Promise<OperationResult> {
   // A caller's mistake (400) before anything is opened; it covers Stash's repository and options.repositories.
   assertKdfStrength(request.options.kdf, context.config.allowWeakKdf);
@@ -75,5 +76,5 @@ export async function initialize(
     recordConnectivity(status, outcomes);
     // Read after the writes: some adapters learn it from the server on first use.
     status.extra.conditionalWrites = store.capabilities.conditionalWrites;
-  });
+  }, after);
 }

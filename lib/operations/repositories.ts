@@ -23,12 +23,18 @@ import {
   type LockInfo,
   type RepositoryInfo,
 } from '../restic/repository.js';
-import { StatusBuilder, type Condition, type ConditionInput, type Phase } from '../status/conditions.js';
+import {
+  StatusBuilder,
+  type Condition,
+  type ConditionInput,
+  type Phase,
+  type StorageStatus,
+} from '../status/conditions.js';
 import type { OperationContext } from './context.js';
 import type { MarkerScope } from './markers/marker.js';
 import type { Outcome } from './probes.js';
-import type { Operation } from './run.js';
-import { withStorage } from './scope.js';
+import type { Operation } from './context.js';
+import { operationDeadline, type ExtensibleOperation } from './scope.js';
 
 export const RepositoryConditionType = {
   Initialized: 'RepositoryInitialized',
@@ -328,22 +334,29 @@ function summaryCondition(reports: RepositoryReport[]): ConditionInput {
 
 /**
  * Wraps initialize or check: when the request names repositories, they are processed after the
- * storage itself, and their reports and summary are added to its status. The summary is a Warning,
- * so the storage phase stays the storage's (KubeStash's BackupStorage phase ignores repositories).
+ * storage itself, on the same session (one credentials resolution, one store), with a deadline of
+ * their own, and their reports and summary are added to its status. The summary is a Warning, so the
+ * storage phase stays the storage's (KubeStash's BackupStorage phase ignores repositories). When the
+ * session could not be opened, the summary says the repositories were not checked.
  */
-export function withRepositories(mode: RepositoryMode, base: Operation): Operation {
+export function withRepositories(mode: RepositoryMode, base: ExtensibleOperation): Operation {
   return async (request, context: OperationContext) => {
-    const result = await base(request, context);
-    if (!request.options.repositories?.length) return result;
-    const repositories = await withStorage(`${mode} repositories`, request, context, async (scope) => {
-      const { reports } = await processRequestedRepositories(scope, mode);
-      scope.status.extra.repositories = reports;
-      scope.status.set(summaryCondition(reports));
+    if (!request.options.repositories?.length) return base(request, context);
+    let repositories: StorageStatus | undefined;
+    const result = await base(request, context, async (scope) => {
+      const status = new StatusBuilder();
+      const { reports } = await processRequestedRepositories(
+        { ...scope, status, deadline: operationDeadline(context, request) },
+        mode,
+      );
+      status.extra.repositories = reports;
+      status.set(summaryCondition(reports));
+      repositories = status.build();
     });
-    const reports = (repositories.status.repositories as RepositoryReport[] | undefined) ?? [];
+    const reports = (repositories?.repositories as RepositoryReport[] | undefined) ?? [];
     const known = new Set(result.status.conditions.map((condition) => condition.type));
     const summary =
-      repositories.status.conditions.find(
+      repositories?.conditions.find(
         (condition) => condition.type === RepositoryConditionType.RepositoriesReady,
       ) ??
       new StatusBuilder()
@@ -365,7 +378,7 @@ export function withRepositories(mode: RepositoryMode, base: Operation): Operati
             ? result.status.conditions
             : [...result.status.conditions, summary],
         repositories: [...existing, ...reports],
-        timings: { ...result.status.timings, repositories: repositories.status.timings.total ?? 0 },
+        timings: { ...result.status.timings, repositories: repositories?.timings.total ?? 0 },
       },
     };
   };

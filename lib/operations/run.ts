@@ -17,15 +17,13 @@ import { rememberResult } from '../results/recorder.js';
 import type { ResultsStore } from '../results/store.js';
 import { authorizeRequest } from '../api/authorize.js';
 import { OPERATOR } from '../trust/scope.js';
-import type { OperationContext } from './context.js';
+import type { Operation, OperationContext } from './context.js';
 import { check } from './check.js';
 import { cleanup } from './cleanup.js';
 import { initialize } from './initialize.js';
 import { withRepositories } from './repositories.js';
 import { inventory } from './inventory.js';
 import type { OperationResult } from '../status/result.js';
-
-export type Operation = (request: OperationRequest, context: OperationContext) => Promise<OperationResult>;
 
 export const OPERATIONS = {
   initialize: withRepositories('initialize', initialize),

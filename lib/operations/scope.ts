@@ -20,14 +20,29 @@ export function operationDeadline(context: OperationContext, request: OperationR
 }
 
 /**
- * Runs `body` with an open store and a marker scope, and always returns a status: failures to resolve
- * credentials or open the store are already conditions when `body` is skipped.
+ * Work done on a store an operation has open, after the operation's own: the requested repositories
+ * (repositories.ts) ride on initialize's and check's session instead of resolving the credentials and
+ * opening the store a second time.
+ */
+export type StorageStep = (scope: MarkerScope) => Promise<void>;
+
+/** An operation that takes a step to run on its session before the store is closed. */
+export type ExtensibleOperation = (
+  request: OperationRequest,
+  context: OperationContext,
+  after?: StorageStep,
+) => Promise<OperationResult>;
+
+/**
+ * Runs `body` (then `after`, when given) with an open store and a marker scope, and always returns a
+ * status: failures to resolve credentials or open the store are already conditions when they are skipped.
  */
 export async function withStorage(
   operation: string,
   request: OperationRequest,
   context: OperationContext,
-  body: (scope: MarkerScope) => Promise<void>,
+  body: StorageStep,
+  after?: StorageStep,
 ): Promise<OperationResult> {
   const status = new StatusBuilder();
   const storage = storageIdentity(request.storage, request.options.endpoint);
@@ -36,7 +51,7 @@ export async function withStorage(
   const session = await openSession(request, context, status);
   if (session) {
     try {
-      await body({
+      const scope: MarkerScope = {
         store: session.store,
         request,
         context,
@@ -44,7 +59,9 @@ export async function withStorage(
         credentials: session.credentials,
         prefix: asDirectory(backendPrefix(request.storage.backend)),
         deadline: operationDeadline(context, request),
-      });
+      };
+      await body(scope);
+      await after?.(scope);
     } finally {
       await session.store.close().catch(() => undefined);
     }

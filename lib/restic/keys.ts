@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isValidKey, keyFromDerived, open, seal, UnauthenticatedError, type CipherKey } from './crypto.js';
-import { checkParams, deriveKey, SALT_SIZE, type KdfParams } from './kdf.js';
+import { checkParams, type KdfParams } from '../config/kdf-params.js';
+import { deriveKey, SALT_SIZE } from './kdf.js';
 import { fileId } from './layout.js';
 
 export interface KeyFile {

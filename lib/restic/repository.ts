@@ -17,7 +17,8 @@ import { listAll, type ObjectInfo, type ObjectStore } from '../backends/object-s
 import { mapLimit } from '../runtime/concurrency.js';
 import { randomMasterKey, type CipherKey } from './crypto.js';
 import { ConfigError, DEFAULT_VERSION, newConfig, openConfig, sealConfig } from './config.js';
-import { calibratedParams, type KdfParams } from './kdf.js';
+import type { KdfParams } from '../config/kdf-params.js';
+import { calibratedParams } from './kdf.js';
 import { createKeyFile, CorruptKeyError, openKeyFile, parseKeyFile } from './keys.js';
 import { idOf, MAX_KEYS, RepositoryLayout, type FileType } from './layout.js';
 import { hasDirectories, makeDirectories } from './local-directories.js';

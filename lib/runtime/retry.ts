@@ -20,7 +20,6 @@
  *   PUTs, PUTs with `If-None-Match: *` and uniquely named claim PUTs are idempotent; creating a bucket
  *   whose retry would answer "already exists" is not.
  */
-import { isStorageError } from '../backends/errors.js';
 import { sleep } from './deadline.js';
 
 export const DEFAULT_ATTEMPTS = 3;
