@@ -2,6 +2,8 @@
  * Azure adapter behaviour beyond the conformance suite, on azurite: the socket bound of maxConnections,
  * the checksum Put Blob returns, container-scoped SAS tokens, deadlines, and credential-less mode.
  */
+import type { ObjectStore } from '../lib/backends/object-store.js';
+import { withConnectionLimit } from '../lib/backends/connection-limit.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import {
@@ -73,13 +75,15 @@ function keyStore(
   endpoint = azurite.endpoint as string,
   maxConnections?: number,
   tryTimeoutMs?: number,
-): AzureStore {
+): ObjectStore {
   const target = resolveAzureTarget(
     { provider: 'azure', storageAccount: account, container },
     keyBag,
     endpoint,
   );
-  return new AzureStore({ target, container, credential: sharedKey, maxConnections, tryTimeoutMs });
+  const store = new AzureStore({ target, container, credential: sharedKey, tryTimeoutMs });
+  // Limited as the registry opens it (lib/backends/registry.ts).
+  return withConnectionLimit(store, maxConnections ?? store.capabilities.connections);
 }
 
 describe('azure adapter on azurite', () => {

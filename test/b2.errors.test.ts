@@ -2,6 +2,7 @@
  * B2's documented error codes, each injected by the contract fake, through the adapter's one error
  * table; token reuse and re-authorization; the connection bound; deadlines and unreachable endpoints.
  */
+import type { ObjectStore } from '../lib/backends/object-store.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { B2Store } from '../lib/backends/b2/store.js';
 import { DEFAULT_ATTEMPTS } from '../lib/runtime/retry.js';
@@ -19,7 +20,9 @@ beforeAll(async () => {
   await writer.put('existing', Buffer.from('content'));
 });
 
-async function freshStore(maxConnections?: number): Promise<{ store: B2Store; keyId: string; key: string }> {
+async function freshStore(
+  maxConnections?: number,
+): Promise<{ store: ObjectStore; keyId: string; key: string }> {
   const key = await fake.control.createKey({ bucketName: bucket });
   return {
     store: b2Store({ bucket, keyId: key.applicationKeyId, key: key.applicationKey, maxConnections }),
@@ -29,7 +32,7 @@ async function freshStore(maxConnections?: number): Promise<{ store: B2Store; ke
 }
 
 type Call = 'list' | 'get' | 'put' | 'authorize';
-const run = (store: B2Store, call: Call): Promise<unknown> =>
+const run = (store: ObjectStore, call: Call): Promise<unknown> =>
   call === 'get'
     ? store.get('existing')
     : call === 'put'

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { B2Store } from '../lib/backends/b2/store.js';
+import type { ObjectStore } from '../lib/backends/object-store.js';
 import { isStorageError } from '../lib/backends/errors.js';
 import { writeProbe } from '../lib/operations/probes.js';
 import { Deadline } from '../lib/runtime/deadline.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 /** An unrestricted key (its bucket id needs a lookup), and a way to open one store per "invocation". */
-async function unrestrictedKey(): Promise<{ keyId: string; open: (maxConnections?: number) => B2Store }> {
+async function unrestrictedKey(): Promise<{ keyId: string; open: (maxConnections?: number) => ObjectStore }> {
   const key = await fake.control.createKey();
   return {
     keyId: key.applicationKeyId,

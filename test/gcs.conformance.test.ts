@@ -6,8 +6,7 @@ import { serverInfo } from './support/servers.js';
 
 const fake = serverInfo('gcs-fake');
 const credentials = new SecretBag([['GOOGLE_PROJECT_ID', fake.projectId as string]], 'test');
-const open = (bucket: string): GcsStore =>
-  new GcsStore(bucket, clientSettings(credentials, fake.endpoint), 8);
+const open = (bucket: string): GcsStore => new GcsStore(bucket, clientSettings(credentials, fake.endpoint));
 
 describeObjectStore('gcs (contract fake of the GCS JSON API)', {
   store: async () => open(fake.bucket as string),

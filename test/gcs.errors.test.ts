@@ -2,6 +2,8 @@
  * Each GCS failure class, produced by the contract fake of the GCS JSON API and read through the real
  * @google-cloud/storage client, lands on its portable code; service-account keys are checked before use.
  */
+import type { ObjectStore } from '../lib/backends/object-store.js';
+import { withConnectionLimit } from '../lib/backends/connection-limit.js';
 import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../lib/backends/errors.js';
@@ -23,8 +25,10 @@ async function freshBucket(label: string): Promise<string> {
   return name;
 }
 
-function store(bucket: string, credentials = project, maxConnections?: number): GcsStore {
-  return new GcsStore(bucket, clientSettings(credentials, endpoint), maxConnections);
+function store(bucket: string, credentials = project, maxConnections?: number): ObjectStore {
+  const gcs = new GcsStore(bucket, clientSettings(credentials, endpoint));
+  // Limited as the registry opens it (lib/backends/registry.ts).
+  return withConnectionLimit(gcs, maxConnections ?? gcs.capabilities.connections);
 }
 
 function serviceAccountKey(overrides: Record<string, unknown> = {}): {

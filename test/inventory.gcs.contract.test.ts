@@ -4,6 +4,7 @@
  * three of them back), and a storage's maxConnections still bounds it; restic repositories found under a
  * Stash prefix.
  */
+import { withConnectionLimit } from '../lib/backends/connection-limit.js';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SecretBag } from '../lib/credentials/secret.js';
@@ -35,7 +36,10 @@ beforeAll(async () => {
 async function resticBucket(): Promise<{ bucket: string; objects: number }> {
   const bucket = `bsf-inv-${randomUUID().slice(0, 8)}`;
   await control.createBucket(bucket, fake.projectId);
-  const store = new GcsStore(bucket, clientSettings(new SecretBag([], 'test'), endpoint), 2);
+  const store = withConnectionLimit(
+    new GcsStore(bucket, clientSettings(new SecretBag([], 'test'), endpoint)),
+    2,
+  );
   const keys: string[] = [];
   for (let r = 0; r < REPOSITORIES; r++) {
     const repo = `stash/app-${r}`;

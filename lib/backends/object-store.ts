@@ -66,6 +66,11 @@ export interface StoreCapabilities {
   /** `deleteMany` removes many keys in one request. */
   batchDelete: boolean;
   /**
+   * Calls in flight the store is built for when the storage sets no `maxConnections` (restic's defaults:
+   * 5 for GCS and B2). openStore applies the limit once, as a decorator (connection-limit.ts).
+   */
+  connections: number;
+  /**
    * The store holds only restic's own files (`config`, `keys/`, `locks/`, …: a restic REST server), so
    * operations probe with restic files, never a foreign object. Absent: false.
    */
@@ -102,6 +107,12 @@ export interface ObjectStore {
    */
   prepareExclusiveCreate?(directory: string, options?: CallOptions): Promise<void>;
 
+  /**
+   * Optional: a store with a directory tree (local) makes directories up front, as `restic init` does
+   * for its local backend (lib/restic/local-directories.ts). Existing ones are left as they are.
+   */
+  makeDirectories?(keys: readonly string[], options?: CallOptions): Promise<void>;
+
   /** Releases sockets and timers. */
   close(): Promise<void>;
 }
@@ -122,6 +133,11 @@ export interface StoreContext {
   localSubPathTemplate?: string;
   /** Deployed stages refuse local storages without LOCAL_VOLUME_ROOT (the caller's mountPath is never trusted there). */
   requireLocalVolumeRoot?: boolean;
+  /**
+   * The calls in flight the caller will make when the storage sets no `maxConnections` (an inventory
+   * walk's workers); otherwise the store's own `capabilities.connections` bounds them.
+   */
+  connections?: number;
   /** The authorized namespace and tenant of the request (lib/trust/scope.ts). */
   scope?: { namespace: string; tenant?: string };
 }

@@ -4,6 +4,7 @@
  */
 import type { BackendConfig, Provider } from '../config/backend.js';
 import type { ObjectStore, StoreContext, StoreFactory } from './object-store.js';
+import { withConnectionLimit } from './connection-limit.js';
 import { StorageError } from './errors.js';
 
 type AdapterModule<P extends Provider> = {
@@ -38,7 +39,8 @@ export function preloadAdapter(provider: Provider): void {
   void loaders[provider]?.().catch(() => undefined);
 }
 
-/** Opens a store for a backend; Unimplemented (HTTP 501 at the edge) for a provider without an adapter. */
+/**
+ * Opens a store for a backend, inside its connection limit (connection-limit.ts); Unimplemented (HTTP 501 at the edge) for a provider without an adapter. */
 export async function openStore(backend: BackendConfig, context: StoreContext): Promise<ObjectStore> {
   const load = loaders[backend.provider] as
     (() => Promise<AdapterModule<typeof backend.provider>>) | undefined;
@@ -52,5 +54,9 @@ export async function openStore(backend: BackendConfig, context: StoreContext): 
     });
   }
   const adapter = await load();
-  return (adapter.createStore as StoreFactory)(backend, context);
+  const store = await (adapter.createStore as StoreFactory)(backend, context);
+  // The one place a limit is applied: the storage's maxConnections, else what the caller will run at
+  // once (a walk), else what the store is built for.
+  const configured = 'maxConnections' in backend ? backend.maxConnections : undefined;
+  return withConnectionLimit(store, configured ?? context.connections ?? store.capabilities.connections);
 }

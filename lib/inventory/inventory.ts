@@ -22,7 +22,6 @@ import type { Log } from '../runtime/log.js';
 import type { ProgressSink } from '../runtime/progress.js';
 import { sanitizeText } from '../credentials/redact.js';
 import { parseRepositoryYaml, REPOSITORY_FILE, SNAPSHOTS_DIR, snapshotTimeOf } from './kubestash-objects.js';
-import { withConcurrencyLimit } from '../backends/connection-limit.js';
 import { formatBytes } from './size-format.js';
 import { walk, walkTaskSchema, type WalkTask, type WalkVisitor } from './walk.js';
 
@@ -131,7 +130,7 @@ function shouldRethrow(error: unknown, signal: AbortSignal): boolean {
 
 export async function runInventory(input: InventoryInput): Promise<InventoryRun> {
   const { target, prefix, log } = input;
-  const store = withConcurrencyLimit(input.store, input.concurrency);
+  const { store } = input;
   const state: InventoryState = structuredClone(input.resume ?? initialInventoryState());
   let nextProgress = (Math.floor(state.n / PROGRESS_EVERY) + 1) * PROGRESS_EVERY;
   const report = (): void =>
@@ -402,23 +401,4 @@ const MAX_CONNECTIONS = 64;
 export function walkConcurrency(target: StorageTarget): number {
   const configured = 'maxConnections' in target.backend ? target.backend.maxConnections : undefined;
   return Math.min(MAX_CONNECTIONS, Math.max(1, configured ?? DEFAULT_CONNECTIONS));
-}
-
-/**
- * The request a walk opens its store with: when the storage sets no `maxConnections`, the store's own
- * limit is the walk's width. Without it the adapter's default (restic's 5 for GCS and B2) admitted fewer
- * calls than the walk had workers, and three of eight listings always waited for a connection.
- */
-export function withWalkConnections<R extends { storage: StorageTarget }>(request: R): R {
-  const { backend } = request.storage;
-  // Swift's and REST's blocks have no maxConnections (their adapters take none).
-  if (backend.provider === 'swift' || backend.provider === 'rest' || backend.maxConnections !== undefined)
-    return request;
-  return {
-    ...request,
-    storage: {
-      ...request.storage,
-      backend: { ...backend, maxConnections: walkConcurrency(request.storage) },
-    },
-  };
 }

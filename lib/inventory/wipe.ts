@@ -14,7 +14,6 @@ import type { Log } from '../runtime/log.js';
 import type { ProgressSink } from '../runtime/progress.js';
 import { sanitizeText } from '../credentials/redact.js';
 import { PROGRESS_EVERY, defaultStopAt } from './inventory.js';
-import { withConcurrencyLimit } from '../backends/connection-limit.js';
 import { walk, walkTaskSchema, type WalkVisitor } from './walk.js';
 
 /** Providers whose storages are never wiped: Stash's validator forbids wipeOut for local and B2 (§4.5). */
@@ -165,7 +164,7 @@ export interface WipeRun {
 
 export async function runWipe(input: WipeInput): Promise<WipeRun> {
   const { prefix, log } = input;
-  const store = withConcurrencyLimit(input.store, input.concurrency);
+  const { store } = input;
   if (prefix === '' || !prefix.endsWith('/'))
     throw new Error('runWipe needs a non-empty prefix ending with "/"');
   const state: WipeState = structuredClone(input.resume ?? initialWipeState());

@@ -7,7 +7,7 @@
  */
 import type { OperationRequest } from '../config/request.js';
 import { decodeContinuation, encodeContinuation, storageFingerprint } from '../inventory/continuation.js';
-import { walkConcurrency, withWalkConnections } from '../inventory/inventory.js';
+import { walkConcurrency } from '../inventory/inventory.js';
 import { formatBytes } from '../inventory/size-format.js';
 import {
   assertWipeOutAllowed,
@@ -53,7 +53,7 @@ export async function cleanup(
 
   const result = await withStorage(
     CLEANUP_OPERATION,
-    withWalkConnections(request),
+    request,
     context,
     async (scope) => {
       const { store, status, prefix, deadline } = scope;
@@ -122,6 +122,7 @@ export async function cleanup(
         });
       }
     },
+    { connections: walkConcurrency(request.storage) },
   );
   return report ? { ...result, cleanup: report } : result;
 }

@@ -23,58 +23,65 @@ export async function initialize(
 ): Promise<OperationResult> {
   // A caller's mistake (400) before anything is opened; it covers Stash's repository and options.repositories.
   assertKdfStrength(request.options.kdf, context.config.allowWeakKdf);
-  return withStorage('initialize', request, context, async (scope) => {
-    const { store, status, prefix, deadline } = scope;
-    const marker = markerFor(request.storage);
-    const listPrefix = () =>
-      attempt(
-        store,
-        'list',
-        () => store.list(prefix, { delimiter: '/', limit: FOREIGN_DATA_SAMPLE, signal: deadline.signal() }),
-        prefix,
+  return withStorage(
+    'initialize',
+    request,
+    context,
+    async (scope) => {
+      const { store, status, prefix, deadline } = scope;
+      const marker = markerFor(request.storage);
+      const listPrefix = () =>
+        attempt(
+          store,
+          'list',
+          () => store.list(prefix, { delimiter: '/', limit: FOREIGN_DATA_SAMPLE, signal: deadline.signal() }),
+          prefix,
+        );
+
+      const [firstListing, firstPrefetched] = await status.time('inspect', () =>
+        Promise.all([
+          listPrefix(),
+          marker.prefetch(scope),
+          store.prepareExclusiveCreate?.(prefix, { signal: deadline.signal() }),
+        ]),
       );
+      let [listing, prefetched] = [firstListing, firstPrefetched];
+      const outcomes: Outcome<unknown>[] = [listing];
 
-    const [firstListing, firstPrefetched] = await status.time('inspect', () =>
-      Promise.all([
-        listPrefix(),
-        marker.prefetch(scope),
-        store.prepareExclusiveCreate?.(prefix, { signal: deadline.signal() }),
-      ]),
-    );
-    let [listing, prefetched] = [firstListing, firstPrefetched];
-    const outcomes: Outcome<unknown>[] = [listing];
-
-    if (isBucketMissing(listing)) {
-      // Where the store's "bucket" is the repository itself (a REST server's path), creating it is part
-      // of creating the repository, as `restic init` does.
-      if (!request.options.createBucket && !store.capabilities.resticOnly) {
-        recordConnectivity(status, outcomes);
-        status.set({
-          type: ConditionType.BackendInitialized,
-          status: 'False',
-          reason: 'NotFound',
-          message: `${store.location} does not exist`,
-          hint:
-            listing.error.hint ?? 'create the bucket/container, or call initialize with options.createBucket',
-        });
-        return;
+      if (isBucketMissing(listing)) {
+        // Where the store's "bucket" is the repository itself (a REST server's path), creating it is part
+        // of creating the repository, as `restic init` does.
+        if (!request.options.createBucket && !store.capabilities.resticOnly) {
+          recordConnectivity(status, outcomes);
+          status.set({
+            type: ConditionType.BackendInitialized,
+            status: 'False',
+            reason: 'NotFound',
+            message: `${store.location} does not exist`,
+            hint:
+              listing.error.hint ??
+              'create the bucket/container, or call initialize with options.createBucket',
+          });
+          return;
+        }
+        const created = await status.time('createBucket', () =>
+          attempt(store, 'createBucket', () => store.createBucket({ signal: deadline.signal() })),
+        );
+        outcomes.push(created);
+        if (!created.ok && !isAlreadyExists(created.error)) {
+          recordConnectivity(status, outcomes);
+          status.fail(ConditionType.BackendInitialized, created.error, `cannot create ${store.location}`);
+          return;
+        }
+        const empty: Outcome<ListPage> = { ok: true, value: { objects: [], prefixes: [] } };
+        [listing, prefetched] = [created.ok ? empty : await listPrefix(), await marker.prefetch(scope)];
       }
-      const created = await status.time('createBucket', () =>
-        attempt(store, 'createBucket', () => store.createBucket({ signal: deadline.signal() })),
-      );
-      outcomes.push(created);
-      if (!created.ok && !isAlreadyExists(created.error)) {
-        recordConnectivity(status, outcomes);
-        status.fail(ConditionType.BackendInitialized, created.error, `cannot create ${store.location}`);
-        return;
-      }
-      const empty: Outcome<ListPage> = { ok: true, value: { objects: [], prefixes: [] } };
-      [listing, prefetched] = [created.ok ? empty : await listPrefix(), await marker.prefetch(scope)];
-    }
 
-    outcomes.push(...(await status.time('mark', () => marker.initialize(scope, prefetched, listing))));
-    recordConnectivity(status, outcomes);
-    // Read after the writes: some adapters learn it from the server on first use.
-    status.extra.conditionalWrites = store.capabilities.conditionalWrites;
-  }, after);
+      outcomes.push(...(await status.time('mark', () => marker.initialize(scope, prefetched, listing))));
+      recordConnectivity(status, outcomes);
+      // Read after the writes: some adapters learn it from the server on first use.
+      status.extra.conditionalWrites = store.capabilities.conditionalWrites;
+    },
+    { after },
+  );
 }

@@ -14,7 +14,6 @@ import {
   runInventory,
   totalsOf,
   walkConcurrency,
-  withWalkConnections,
   type InventoryRepository,
   type InventoryState,
   type InventoryTotals,
@@ -165,11 +164,12 @@ export async function inventory(
   let report: InventoryReport | undefined;
   const result = await withStorage(
     INVENTORY_OPERATION,
-    withWalkConnections(request),
+    request,
     context,
     async (scope) => {
       report = await inventoryStep(scope, resume, true);
     },
+    { connections: walkConcurrency(request.storage) },
   );
   return report ? { ...result, inventory: report } : result;
 }

@@ -33,8 +33,15 @@ export type ExtensibleOperation = (
   after?: StorageStep,
 ) => Promise<OperationResult>;
 
+export interface StorageOptions {
+  /** Runs on the same session after `body` (see StorageStep). */
+  after?: StorageStep;
+  /** The calls in flight the operation will make when the storage sets no maxConnections (a walk's width). */
+  connections?: number;
+}
+
 /**
- * Runs `body` (then `after`, when given) with an open store and a marker scope, and always returns a
+ * Runs `body` (then `options.after`, when given) with an open store and a marker scope, and always returns a
  * status: failures to resolve credentials or open the store are already conditions when they are skipped.
  */
 export async function withStorage(
@@ -42,13 +49,13 @@ export async function withStorage(
   request: OperationRequest,
   context: OperationContext,
   body: StorageStep,
-  after?: StorageStep,
+  options: StorageOptions = {},
 ): Promise<OperationResult> {
   const status = new StatusBuilder();
   const storage = storageIdentity(request.storage, request.options.endpoint);
   const log = context.log;
   log.info(`${operation} started`, { storage });
-  const session = await openSession(request, context, status);
+  const session = await openSession(request, context, status, options.connections);
   if (session) {
     try {
       const scope: MarkerScope = {
@@ -61,7 +68,7 @@ export async function withStorage(
         deadline: operationDeadline(context, request),
       };
       await body(scope);
-      await after?.(scope);
+      await options.after?.(scope);
     } finally {
       await session.store.close().catch(() => undefined);
     }

@@ -163,6 +163,7 @@ export async function openSession(
   request: OperationRequest,
   context: OperationContext,
   status: StatusBuilder,
+  connections?: number,
 ): Promise<Session | undefined> {
   preloadAdapter(request.storage.backend.provider);
   const credentials = await resolveSessionCredentials(request, context, status);
@@ -178,6 +179,7 @@ export async function openSession(
         localSubPathTemplate: context.config.localSubPathTemplate,
         requireLocalVolumeRoot: !context.config.workstation,
         ...(context.scope ? { scope: context.scope } : {}),
+        ...(connections !== undefined ? { connections } : {}),
       }),
     );
     return { store, credentials };

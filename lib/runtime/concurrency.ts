@@ -73,3 +73,10 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
   return results;
 }
+
+/** Runs `task` for every item at once, waits for all, then throws the first failure if any. */
+export async function settleAll<I>(items: readonly I[], task: (item: I) => Promise<void>): Promise<void> {
+  const results = await Promise.allSettled(items.map((item) => task(item)));
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}

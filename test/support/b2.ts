@@ -1,6 +1,8 @@
 /** Shared set-up of the B2 tests: the contract fake's info, its control client, stores on it. */
 import { randomBytes } from 'node:crypto';
 import { B2Store } from '../../lib/backends/b2/store.js';
+import { withConnectionLimit } from '../../lib/backends/connection-limit.js';
+import type { ObjectStore } from '../../lib/backends/object-store.js';
 import { B2FakeControl } from '../fakes/b2.js';
 import { serverInfo } from './servers.js';
 
@@ -25,6 +27,9 @@ export function b2Store(options: {
   keyId: string;
   key: string;
   maxConnections?: number;
-}): B2Store {
-  return new B2Store({ ...options, endpoint: b2Fake().endpoint });
+}): ObjectStore {
+  const { maxConnections, ...store } = options;
+  const b2 = new B2Store({ ...store, endpoint: b2Fake().endpoint });
+  // Limited as the registry opens it (lib/backends/registry.ts).
+  return withConnectionLimit(b2, maxConnections ?? b2.capabilities.connections);
 }

@@ -12,9 +12,9 @@
  * `core.usgovcloudapi.net`); the secret's `AZURE_ENDPOINT_SUFFIX` (restic's name); the public cloud.
  *
  * Conditional create is the server's: `If-None-Match: *` answers 409 BlobAlreadyExists. Put Blob returns
- * the Content-MD5 the service computed. Every call carries the caller's abort signal and runs through a
- * limiter of `maxConnections` calls in flight (the SDK keeps one shared socket pool per process and takes
- * no per-client socket limit).
+ * the Content-MD5 the service computed. Every call carries the caller's abort signal; `maxConnections`
+ * (default 16, `capabilities.connections`) is applied where the store is opened (../connection-limit.ts),
+ * since the SDK keeps one shared socket pool per process and takes no per-client socket limit.
  */
 import type { TokenCredential } from '@azure/identity';
 import {
@@ -29,7 +29,7 @@ import {
 } from '@azure/storage-blob';
 import type { AzureBackend } from '../../config/backend.js';
 import type { SecretBag } from '../../credentials/secret.js';
-import { createLimiter, settleAll, type Limiter } from '../concurrency.js';
+import { settleAll } from '../../runtime/concurrency.js';
 import {
   classifyTransportError,
   StorageError,
@@ -508,17 +508,20 @@ export interface AzureStoreInit {
   credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential;
   /** A SAS token, without the leading `?`. */
   sas?: string;
-  maxConnections?: number;
   /** Client-side limit of one try (default 10 s); tests shorten it. */
   tryTimeoutMs?: number;
 }
 
 export class AzureStore implements ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = { conditionalWrites: true, putReturnsChecksum: true, batchDelete: false };
+  readonly capabilities = {
+    conditionalWrites: true,
+    putReturnsChecksum: true,
+    batchDelete: false,
+    connections: DEFAULT_MAX_CONNECTIONS,
+  };
   readonly location: string;
   readonly #container: ContainerClient;
-  readonly #limit: Limiter;
   readonly #errorContext: Omit<AzureErrorContext, 'operation'>;
 
   constructor(init: AzureStoreInit) {
@@ -527,12 +530,11 @@ export class AzureStore implements ObjectStore {
     pipeline.factories.push(tryTimeoutPolicy(init.tryTimeoutMs ?? DEFAULT_TRY_TIMEOUT_MS));
     const service = new BlobServiceClient(url, pipeline);
     this.#container = service.getContainerClient(init.container);
-    this.#limit = createLimiter(init.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.location = init.container;
     this.#errorContext = { host: new URL(init.target.serviceUrl).host, auth: init.target.auth };
   }
 
-  /** One SDK call: bounded by the limiter, failures mapped by the table. */
+  /** One SDK call, failures mapped by the table. */
   async #call<T>(
     operation: StorageOperation,
     key: string | undefined,
@@ -540,7 +542,7 @@ export class AzureStore implements ObjectStore {
     call: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await this.#limit(call, signal);
+      return await call();
     } catch (error) {
       throw mapAzureError(error, { ...this.#errorContext, operation, key });
     }
@@ -643,7 +645,6 @@ export class AzureStore implements ObjectStore {
   }
 
   async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
-    // Each delete takes a limiter slot itself; settleAll only gathers them.
     await settleAll(keys, (key) => this.delete(key, options));
   }
 
@@ -660,7 +661,7 @@ async function identityCredential(): Promise<TokenCredential> {
 export async function createStore(backend: AzureBackend, context: StoreContext): Promise<ObjectStore> {
   const { credentials } = context;
   const target = resolveAzureTarget(backend, credentials, context.endpoint);
-  const common = { target, container: backend.container, maxConnections: backend.maxConnections };
+  const common = { target, container: backend.container };
   switch (target.auth) {
     case 'sharedKey':
       return new AzureStore({

@@ -9,7 +9,8 @@
  *   with a hint naming what it allows.
  * - The token is reused while the function is warm (lib/backends/b2-auth.ts) and the key authorized
  *   again once when B2 answers expired_auth_token.
- * - `maxConnections` (default 5) bounds the requests in flight.
+ * - `maxConnections` (default 5, `capabilities.connections`) bounds the calls in flight, applied where
+ *   the store is opened (../connection-limit.ts).
  * - B2 has no conditional upload; `ifNotExists` keeps its one-winner guarantee with the version scheme
  *   described at `#settleCreate`. `conditionalWrites` is false.
  * - delete removes every version of the name (B2 keeps all versions; a hide marker would leave the data
@@ -48,7 +49,7 @@ import {
   type UploadTarget,
 } from './auth.js';
 import { b2FailureOf, b2RetryAfterOf, mapB2Error, type B2ErrorContext } from './errors.js';
-import { createLimiter, settleAll, type Limiter } from '../concurrency.js';
+import { settleAll } from '../../runtime/concurrency.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
 import type {
   CallOptions,
@@ -103,7 +104,12 @@ function mayHaveStored(error: unknown, mapped: StorageError): boolean {
 
 export class B2Store implements ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = { conditionalWrites: false, putReturnsChecksum: true, batchDelete: false };
+  readonly capabilities = {
+    conditionalWrites: false,
+    putReturnsChecksum: true,
+    batchDelete: false,
+    connections: DEFAULT_MAX_CONNECTIONS,
+  };
   readonly location: string;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -111,7 +117,6 @@ export class B2Store implements ObjectStore {
   readonly #keyId: string;
   readonly #key: string;
   readonly #authorizeUrl: string;
-  readonly #limit: Limiter;
   /** Keys the caches in b2-auth.ts (bucket ids, upload URLs); a hash, no key material. */
   readonly #identity: string;
   #lookup: Promise<string | undefined> | undefined;
@@ -120,14 +125,7 @@ export class B2Store implements ObjectStore {
   /** Names with an upload attempt that failed after it may have stored a version this store never saw. */
   readonly #uncertain = new Set<string>();
 
-  constructor(options: {
-    bucket: string;
-    prefix?: string;
-    keyId: string;
-    key: string;
-    endpoint?: string;
-    maxConnections?: number;
-  }) {
+  constructor(options: { bucket: string; prefix?: string; keyId: string; key: string; endpoint?: string }) {
     this.#bucket = options.bucket;
     this.#prefix = options.prefix ?? '';
     this.location = options.bucket;
@@ -135,7 +133,6 @@ export class B2Store implements ObjectStore {
     this.#key = options.key;
     this.#authorizeUrl = authorizeUrlFor(options.endpoint);
     this.#identity = credentialIdentity(this.#authorizeUrl, options.keyId, options.key);
-    this.#limit = createLimiter(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     this.#client = new B2({
       applicationKeyId: options.keyId,
       applicationKey: options.key,
@@ -174,17 +171,15 @@ export class B2Store implements ObjectStore {
     try {
       const auth = await retrying(
         () =>
-          this.#limit(() =>
-            authorization(
-              {
-                client: this.#client,
-                authorizeUrl: this.#authorizeUrl,
-                keyId: this.#keyId,
-                key: this.#key,
-                axios: this.#axios(signal),
-              },
-              stale,
-            ),
+          authorization(
+            {
+              client: this.#client,
+              authorizeUrl: this.#authorizeUrl,
+              keyId: this.#keyId,
+              key: this.#key,
+              axios: this.#axios(signal),
+            },
+            stale,
           ).catch((error: unknown) =>
             Promise.reject(mapB2Error(error, this.#context(operation, { authorizing: true }))),
           ),
@@ -219,7 +214,7 @@ export class B2Store implements ObjectStore {
       async () => {
         for (;;) {
           try {
-            return await this.#limit(() => request(this.#client, this.#axios(signal), auth));
+            return await request(this.#client, this.#axios(signal), auth);
           } catch (error) {
             if (!renewed && b2FailureOf(error)?.code === 'expired_auth_token') {
               renewed = true;
@@ -456,17 +451,15 @@ export class B2Store implements ObjectStore {
       async (attempt) => {
         const target = await (attempt === 0 && first ? first : this.#uploadTarget(bucketId, key, signal));
         try {
-          const response = await this.#limit(() =>
-            this.#client.uploadFile({
-              uploadUrl: target.uploadUrl,
-              uploadAuthToken: target.authorizationToken,
-              fileName: key,
-              data: body,
-              hash: sha1,
-              mime: contentType ?? 'b2/x-auto',
-              axios: this.#axios(signal),
-            }),
-          );
+          const response = await this.#client.uploadFile({
+            uploadUrl: target.uploadUrl,
+            uploadAuthToken: target.authorizationToken,
+            fileName: key,
+            data: body,
+            hash: sha1,
+            mime: contentType ?? 'b2/x-auto',
+            axios: this.#axios(signal),
+          });
           returnUploadTarget(this.#identity, bucketId, target);
           return response.data as B2File;
         } catch (error) {
@@ -711,8 +704,8 @@ export class B2Store implements ObjectStore {
   }
 
   async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
-    // Each request already waits for a connection slot; this only keeps the number of pending keys sane.
-    await settleAll(keys, (key) => this.delete(key, options), createLimiter(DEFAULT_MAX_CONNECTIONS * 4));
+    // Opened through the registry, each key is its own limited delete (../connection-limit.ts).
+    await settleAll(keys, (key) => this.delete(key, options));
   }
 
   /** Nothing to release: sockets, the token, bucket ids and upload URLs stay warm for the next invocation. */
@@ -746,6 +739,5 @@ export async function createStore(backend: B2Backend, context: StoreContext): Pr
     keyId: requireSecret(context, 'B2_ACCOUNT_ID'),
     key: requireSecret(context, 'B2_ACCOUNT_KEY'),
     endpoint: context.endpoint,
-    maxConnections: backend.maxConnections,
   });
 }

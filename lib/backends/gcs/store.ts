@@ -36,7 +36,6 @@ import {
 import type { GcsBackend } from '../../config/backend.js';
 import type { SecretBag } from '../../credentials/secret.js';
 import { untilAborted } from '../../runtime/abortable.js';
-import { ConcurrencyLimit } from '../../runtime/concurrency.js';
 import { sanitizeText } from '../../credentials/redact.js';
 import {
   classifyTransportError,
@@ -403,22 +402,25 @@ function objectInfo(key: string, metadata: FileMetadata): ObjectInfo {
 
 export class GcsStore implements ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = { conditionalWrites: true, putReturnsChecksum: true, batchDelete: false };
+  readonly capabilities = {
+    conditionalWrites: true,
+    putReturnsChecksum: true,
+    batchDelete: false,
+    connections: DEFAULT_MAX_CONNECTIONS,
+  };
   readonly location: string;
   readonly mode: GcsAuthMode;
   readonly #storage: Storage;
   readonly #bucketName: string;
   readonly #projectId: string | undefined;
-  readonly #limit: ConcurrencyLimit;
   readonly #secrets: string[];
 
-  constructor(bucket: string, settings: GcsClientSettings, maxConnections = DEFAULT_MAX_CONNECTIONS) {
+  constructor(bucket: string, settings: GcsClientSettings) {
     this.#bucketName = bucket;
     this.location = `gs://${bucket}`;
     this.mode = settings.mode;
     this.#projectId = settings.projectId;
     this.#secrets = settings.secrets;
-    this.#limit = new ConcurrencyLimit(maxConnections);
     this.#storage = new Storage(settings.options);
   }
 
@@ -426,7 +428,7 @@ export class GcsStore implements ObjectStore {
     return this.#storage.bucket(this.#bucketName).file(key);
   }
 
-  /** Runs one SDK call within the connection limit and the caller's deadline, mapping its failure. */
+  /** Runs one SDK call within the caller's deadline, mapping its failure. */
   async #call<T>(
     operation: StorageOperation,
     key: string | undefined,
@@ -434,7 +436,7 @@ export class GcsStore implements ObjectStore {
     run: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await this.#limit.run(() => untilAborted(run(), signal), signal);
+      return await untilAborted(run(), signal);
     } catch (error) {
       throw this.#map(error, operation, key);
     }
@@ -600,5 +602,5 @@ export async function createStore(backend: GcsBackend, context: StoreContext): P
   // The SDK (and its token requests) connect through Node's global agents: guard them.
   guardGlobalAgents();
   const settings = clientSettings(context.credentials, context.endpoint);
-  return new GcsStore(backend.bucket, settings, backend.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  return new GcsStore(backend.bucket, settings);
 }

@@ -233,7 +233,13 @@ export interface LocalBounds {
 
 export class LocalStore implements ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = { conditionalWrites: true, putReturnsChecksum: false, batchDelete: false };
+  readonly capabilities = {
+    conditionalWrites: true,
+    putReturnsChecksum: false,
+    batchDelete: false,
+    // A file system, not a network service: many calls at once cost file descriptors, not sockets.
+    connections: 32,
+  };
   readonly location: string;
   readonly #root: string;
   readonly #volume: string;
@@ -407,13 +413,13 @@ export class LocalStore implements ObjectStore {
   }
 
   /** Directories (keys relative to the root) inside the fence, as restic's local init makes them; existing ones stay. */
-  async makeDirectories(keys: readonly string[], mode = 0o700): Promise<void> {
+  async makeDirectories(keys: readonly string[]): Promise<void> {
     const fence = await this.#checkedRoot('put');
     for (const key of keys) {
       const path = this.#path(key);
       try {
         await this.#assertInside(path, fence, 'put', key);
-        await mkdir(path, { recursive: true, mode });
+        await mkdir(path, { recursive: true, mode: 0o700 });
       } catch (error) {
         throw mapFsError(error, 'put', key);
       }

@@ -28,7 +28,12 @@
 import { z } from 'zod';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
-import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../net/http-client.js';
+import {
+  sendRequest,
+  type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
+} from '../../net/http-client.js';
 import type {
   CallOptions,
   ListOptions,
@@ -94,6 +99,8 @@ export class RestStore implements ObjectStore {
   readonly provider = REST_PROVIDER;
   readonly location: string;
   readonly capabilities: StoreCapabilities = {
+    // rest-server's own default is unbounded; restic's REST backend opens 5 connections.
+    connections: 5,
     conditionalWrites: false,
     putReturnsChecksum: false,
     batchDelete: false,

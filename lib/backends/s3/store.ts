@@ -18,10 +18,11 @@
  *   (s3rver ignores it, s3api answers 501), `createExclusively` (lib/backends/exclusive-create.ts)
  *   keeps the one-winner guarantee and `capabilities.conditionalWrites` reports false.
  * - DELETE of a missing key succeeds (S3 semantics); DeleteObjects removes up to 1000 keys a request.
- * - Connections: keep-alive agents are shared by every store of the process with the same TLS settings
- *   and `maxConnections`, and clients by endpoint, region, credentials and those settings, so a warm
- *   function reuses its sockets; `close()` leaves them open (idle pooled sockets do not keep the
- *   process alive). A shared agent's `maxSockets` bounds the sockets per host of all stores using it.
+ * - Connections: keep-alive agents are shared by every store of the process with the same TLS settings,
+ *   and clients by endpoint, region, credentials and those settings, so a warm function reuses its
+ *   sockets; `close()` leaves them open (idle pooled sockets do not keep the process alive). The calls
+ *   in flight (`maxConnections`, default 50: `capabilities.connections`) are bounded per store where it
+ *   is opened (../connection-limit.ts), not by the shared agents.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
@@ -86,7 +87,6 @@ export interface S3StoreSettings {
   /** PEM of a CA to trust besides the public roots (CA_CERT_DATA). */
   caPem?: string;
   insecureTLS?: boolean;
-  maxConnections?: number;
 }
 
 /** Per process: whether a custom endpoint enforces If-None-Match (a Lambda container probes once). */
@@ -126,17 +126,15 @@ const CHAIN_ENVIRONMENT = [
 ] as const;
 
 function sharedAgents(settings: S3StoreSettings): { key: string; agents: Agents } {
-  const maxSockets = settings.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const key = fingerprint([maxSockets, settings.insecureTLS === true, settings.caPem ?? null]);
+  const key = fingerprint([settings.insecureTLS === true, settings.caPem ?? null]);
   let agents = agentsByKey.get(key);
   if (!agents) {
     // Connections go only where the endpoint guard allows (no metadata service, no private ranges by default).
     agents = {
-      http: guardAgent(new HttpAgent({ keepAlive: true, maxSockets })),
+      http: guardAgent(new HttpAgent({ keepAlive: true })),
       https: guardAgent(
         new HttpsAgent({
           keepAlive: true,
-          maxSockets,
           rejectUnauthorized: !settings.insecureTLS,
           ...(settings.caPem ? { ca: [...rootCertificates, settings.caPem] } : {}),
         }),
@@ -229,7 +227,12 @@ export class S3Store implements ObjectStore {
     this.location = settings.bucket;
     this.#region = settings.region;
     const known = settings.endpoint.aws ? true : conditionalSupportByEndpoint.get(this.#endpointKey());
-    this.capabilities = { conditionalWrites: known ?? false, putReturnsChecksum: true, batchDelete: true };
+    this.capabilities = {
+      conditionalWrites: known ?? false,
+      putReturnsChecksum: true,
+      batchDelete: true,
+      connections: DEFAULT_MAX_CONNECTIONS,
+    };
     this.#client = sharedClient(settings, this.#region);
   }
 
@@ -675,6 +678,5 @@ export async function createStore(backend: S3Backend, context: StoreContext): Pr
     credentials,
     caPem,
     insecureTLS: backend.insecureTLS,
-    maxConnections: backend.maxConnections,
   });
 }

@@ -37,16 +37,15 @@ import type {
 } from '../object-store.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
 import { createExclusively, isClaimKey, type ExclusiveCreateIo } from '../exclusive-create.js';
-import { sendRequest, type HttpClientOptions, type HttpRequest, type HttpResponse } from '../../net/http-client.js';
+import {
+  sendRequest,
+  type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
+} from '../../net/http-client.js';
 import { retrying } from '../../runtime/retry.js';
 import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './auth.js';
-import {
-  SWIFT_PROVIDER,
-  swiftError,
-  swiftFailure,
-  swiftRetryVerdict,
-  type SwiftTarget,
-} from './errors.js';
+import { SWIFT_PROVIDER, swiftError, swiftFailure, swiftRetryVerdict, type SwiftTarget } from './errors.js';
 import type { StoreContext } from '../object-store.js';
 
 const DEFAULT_PAGE = 1000;
@@ -136,7 +135,13 @@ export class SwiftStore implements ObjectStore {
 
   get capabilities(): StoreCapabilities {
     // Until /info has been read, assume the bulk middleware (it is in Swift's default pipeline).
-    return { conditionalWrites: false, putReturnsChecksum: true, batchDelete: this.#bulkKnown !== undefined };
+    return {
+      conditionalWrites: false,
+      putReturnsChecksum: true,
+      batchDelete: this.#bulkKnown !== undefined,
+      // restic's swift backend opens 5; a check's probes and an inventory's listings want a few more.
+      connections: 8,
+    };
   }
 
   /** The authentication mode the secret's keys chose (for tests and logs; never a value). */
