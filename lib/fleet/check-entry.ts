@@ -19,7 +19,8 @@ import type { Deadline } from '../runtime/deadline.js';
 import type { FleetEntry } from './manifest.js';
 import type { Phase } from '../status/conditions.js';
 import { measure, type FleetObserver } from './metrics.js';
-import { notReadyReason, type FleetEntryResult } from './summary.js';
+import { notReadyReason } from '../status/conditions.js';
+import type { FleetEntryResult } from './summary.js';
 
 export interface EntryCheckOptions {
   runtime: RuntimeConfig;

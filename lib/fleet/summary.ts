@@ -37,17 +37,6 @@ export interface FleetSummary {
   byReason: Record<string, number>;
 }
 
-/** The reason a status is not Ready: its first failing Error-severity condition (they are in reading order). */
-export function notReadyReason(status: StorageStatus): { reason: string; message: string } | undefined {
-  if (status.phase === 'Ready') return undefined;
-  const failing = status.conditions.find(
-    (condition) => condition.status !== 'True' && (condition.severity ?? 'Error') === 'Error',
-  );
-  return failing
-    ? { reason: failing.reason, message: `${failing.type}: ${failing.message}` }
-    : { reason: 'Unknown', message: 'no condition decided the phase' };
-}
-
 export function summarize(results: readonly FleetEntryResult[]): FleetSummary {
   const summary: FleetSummary = {
     total: results.length,

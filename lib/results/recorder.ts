@@ -8,7 +8,7 @@ import { parseYamlDocument } from '../config/manifests.js';
 import { storageKey } from '../delivery/deliver.js';
 import type { OperationResult } from '../status/result.js';
 import type { Log } from '../runtime/log.js';
-import { notReadyReason } from '../fleet/summary.js';
+import { notReadyReason } from '../status/conditions.js';
 import type {
   ManifestFacts,
   RecordInput,

@@ -163,3 +163,14 @@ export class StatusBuilder {
     };
   }
 }
+
+/** The reason a status is not Ready: its first failing Error-severity condition (they are in reading order). */
+export function notReadyReason(status: StorageStatus): { reason: string; message: string } | undefined {
+  if (status.phase === 'Ready') return undefined;
+  const failing = status.conditions.find(
+    (condition) => condition.status !== 'True' && (condition.severity ?? 'Error') === 'Error',
+  );
+  return failing
+    ? { reason: failing.reason, message: `${failing.type}: ${failing.message}` }
+    : { reason: 'Unknown', message: 'no condition decided the phase' };
+}
