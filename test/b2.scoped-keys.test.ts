@@ -35,6 +35,24 @@ describe('B2 application keys restricted to a bucket and prefix (contract fake o
     expect(stats.calls.b2_list_buckets ?? 0).toBe(0);
   });
 
+  it('blames the key, not the bucket, when the key is restricted to a bucket deleted since', async () => {
+    const gone = uniqueBucketName('scoped-gone');
+    await fake.control.createBucket(gone);
+    const key = await fake.control.createKey({ bucketName: gone });
+    await fake.control.deleteBucket(gone);
+    // Another bucket, which exists: B2 must not be said to lack it.
+    const store = b2Store({ bucket: other, keyId: key.applicationKeyId, key: key.applicationKey });
+    const error = await storageFailure(store.bucketExists());
+    expect(error.code).toBe('PermissionDenied');
+    expect(error.message).toMatch(/restricted to a bucket that has since been deleted/);
+    expect(error.message).not.toMatch(/does not exist/);
+    expect(error.hint).toMatch(/deleted bucket/);
+    expect(error.hint).toContain(`use a key for bucket "${other}"`);
+    // The bucket the key was made for is gone too: still the key's problem, not a missing bucket.
+    const own = b2Store({ bucket: gone, keyId: key.applicationKeyId, key: key.applicationKey });
+    expect((await storageFailure(own.list(''))).code).toBe('PermissionDenied');
+  });
+
   it('lists buckets only with a bucketName filter when the key is unrestricted', async () => {
     const key = await fake.control.createKey();
     const store = b2Store({ bucket, keyId: key.applicationKeyId, key: key.applicationKey });

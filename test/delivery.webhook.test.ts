@@ -1,14 +1,9 @@
+import { backoffDelay, parseRetryAfter } from '../lib/runtime/retry.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Deadline } from '../lib/runtime/deadline.js';
-import {
-  backoffMs,
-  DEFAULT_RETRY_POLICY,
-  deliverWebhook,
-  retryAfterMs,
-  type WebhookEvent,
-} from '../lib/delivery/webhook.js';
+import { DEFAULT_RETRY_POLICY, deliverWebhook, type WebhookEvent } from '../lib/delivery/webhook.js';
 import {
   seededRandom,
   startWebhookReceiver,
@@ -239,16 +234,24 @@ describe('webhook delivery against a real HTTP receiver', () => {
 
 describe('webhook retry arithmetic', () => {
   it('reads Retry-After as seconds or as an HTTP date', () => {
-    expect(retryAfterMs('3')).toBe(3000);
-    expect(retryAfterMs(new Date(10_000 + 5000).toUTCString(), 10_000)).toBe(5000);
-    expect(retryAfterMs('soon')).toBeUndefined();
-    expect(retryAfterMs(null)).toBeUndefined();
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000 + 5000).toUTCString(), 10_000)).toBe(5000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(undefined)).toBeUndefined();
   });
 
   it('draws full-jitter backoff below a doubling, capped ceiling', () => {
-    expect(backoffMs(0, DEFAULT_RETRY_POLICY, () => 0.999)).toBe(199);
-    expect(backoffMs(3, DEFAULT_RETRY_POLICY, () => 0.5)).toBe(800);
-    expect(backoffMs(20, DEFAULT_RETRY_POLICY, () => 0.999)).toBe(4995);
-    expect(backoffMs(5, DEFAULT_RETRY_POLICY, () => 0)).toBe(0);
+    expect(
+      backoffDelay(0, DEFAULT_RETRY_POLICY.baseDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, () => 0.999),
+    ).toBe(199);
+    expect(
+      backoffDelay(3, DEFAULT_RETRY_POLICY.baseDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, () => 0.5),
+    ).toBe(800);
+    expect(
+      backoffDelay(20, DEFAULT_RETRY_POLICY.baseDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, () => 0.999),
+    ).toBe(4995);
+    expect(backoffDelay(5, DEFAULT_RETRY_POLICY.baseDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, () => 0)).toBe(
+      0,
+    );
   });
 });

@@ -8,6 +8,7 @@
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Deadline } from '../runtime/deadline.js';
 import { sleep } from '../runtime/deadline.js';
+import { backoffDelay, parseRetryAfter } from '../runtime/retry.js';
 import { signatureHeader } from './signing.js';
 import { endpointRefusalOf } from '../net/endpoint-guard.js';
 import { guardedDispatcher } from '../net/guarded-fetch.js';
@@ -84,21 +85,6 @@ export function webhookUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** Retry-After as milliseconds from now (delta-seconds or an HTTP date); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** Full jitter: uniform in [0, min(max, base * 2^attempt)). */
-export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return Math.floor(random() * ceiling);
-}
-
 type AttemptResult =
   | { kind: 'delivered'; status: number }
   | { kind: 'retry'; status?: number; error: string; retryAfterMs?: number }
@@ -112,7 +98,7 @@ function classifyStatus(response: Response): AttemptResult {
       kind: 'retry',
       status,
       error: `receiver answered ${status}`,
-      retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
+      retryAfterMs: parseRetryAfter(response.headers.get('retry-after') ?? undefined),
     };
   }
   return { kind: 'final', status, error: `receiver refused the event (${status})` };
@@ -236,7 +222,7 @@ export async function deliverWebhook(event: WebhookEvent, options: WebhookOption
     }
     outcome.error = result.error;
     if (result.kind === 'final') return outcome;
-    const jittered = backoffMs(outcome.attempts - 1, policy, random);
+    const jittered = backoffDelay(outcome.attempts - 1, policy.baseDelayMs, policy.maxDelayMs, random);
     const wait = result.retryAfterMs !== undefined ? Math.max(result.retryAfterMs, jittered) : jittered;
     if (wait >= options.deadline.remainingMs()) {
       outcome.error = `${result.error}; the next attempt (in ${wait} ms) would be past the deadline`;

@@ -13,6 +13,11 @@ import { z } from 'zod';
 import { isStorageError, StorageError, unknownError, type ErrorCode } from '../backends/errors.js';
 import type { ListPage, ObjectStore } from '../backends/object-store.js';
 import { sleep, type Deadline } from '../runtime/deadline.js';
+import { backoffDelay } from '../runtime/retry.js';
+
+/** A listing that failed on a passing fault waits the shared backoff (full jitter) before it is asked again. */
+const WALK_RETRY_BASE_MS = 200;
+const WALK_RETRY_MAX_MS = 3_200;
 
 export interface WalkTask<S> {
   /** Directory relative to the walk root: `` (the root itself) or a path ending with `/`. */
@@ -176,7 +181,10 @@ export async function walk<S>(
         failuresInARow += 1;
         if (classified.retryable && failuresInARow < attempts) {
           try {
-            await sleep(200 * 2 ** (failuresInARow - 1), deadline.signal());
+            await sleep(
+              backoffDelay(failuresInARow - 1, WALK_RETRY_BASE_MS, WALK_RETRY_MAX_MS),
+              deadline.signal(),
+            );
           } catch {
             return undefined;
           }

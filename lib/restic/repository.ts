@@ -18,6 +18,7 @@ import { mapLimit } from '../runtime/concurrency.js';
 import { randomMasterKey, type CipherKey } from './crypto.js';
 import { ConfigError, DEFAULT_VERSION, newConfig, openConfig, sealConfig } from './config.js';
 import type { KdfParams } from '../config/kdf-params.js';
+import { sleep } from '../runtime/deadline.js';
 import { calibratedParams } from './kdf.js';
 import { createKeyFile, CorruptKeyError, openKeyFile, parseKeyFile } from './keys.js';
 import { idOf, MAX_KEYS, RepositoryLayout, type FileType } from './layout.js';
@@ -145,8 +146,6 @@ async function hasAny(
   return page.objects.some((object) => idOf(object.key) !== undefined);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Key files, waiting up to `waitMs` for a first one to appear (a concurrent initializer's). */
 async function listKeys(
   store: ObjectStore,
@@ -158,7 +157,8 @@ async function listKeys(
   for (;;) {
     const keys = await listIds(store, layout, 'keys', options);
     if (keys.length > 0 || Date.now() >= until || options.signal?.aborted) return keys;
-    await sleep(Math.min(pause, Math.max(1, until - Date.now())));
+    // The caller's deadline ends the wait too (an aborted sleep rejects; the loop then returns what it has).
+    await sleep(Math.min(pause, Math.max(1, until - Date.now())), options.signal).catch(() => undefined);
     pause = Math.min(pause * 2, 500);
   }
 }

@@ -196,6 +196,12 @@ export class B2Fake {
     return bucket;
   }
 
+  /** Removes a bucket with everything in it (keys restricted to it stay, naming no bucket, as B2's do). */
+  deleteBucket(bucketName: string): void {
+    const bucket = this.#bucketByName(bucketName);
+    if (bucket) this.#buckets.delete(bucket.bucketId);
+  }
+
   createKey(options: { bucketName?: string; namePrefix?: string; capabilities?: string[] } = {}): {
     applicationKeyId: string;
     applicationKey: string;
@@ -726,6 +732,9 @@ export class B2Fake {
           return sendJson(response, 200, this.createKey(params as Parameters<B2Fake['createKey']>[0]));
         case '/__fake/buckets':
           return sendJson(response, 200, this.#bucketJson(this.createBucket(String(params.bucketName))));
+        case '/__fake/delete-bucket':
+          this.deleteBucket(String(params.bucketName));
+          return sendJson(response, 200, {});
         case '/__fake/inject':
           this.inject(params as unknown as Injection);
           return sendJson(response, 200, {});
@@ -888,6 +897,10 @@ export class B2FakeControl {
     options: { bucketName?: string; namePrefix?: string; capabilities?: string[] } = {},
   ): Promise<{ applicationKeyId: string; applicationKey: string }> {
     return this.#post('/__fake/keys', options);
+  }
+
+  deleteBucket(bucketName: string): Promise<void> {
+    return this.#post('/__fake/delete-bucket', { bucketName });
   }
 
   inject(injection: Injection): Promise<void> {

@@ -217,6 +217,11 @@ export function describeAllowed(allowed: B2Allowed): string {
  * touches lives under `prefix/`, so a name prefix restriction must be a prefix of that.
  */
 export function scopeProblem(allowed: B2Allowed, bucket: string, prefix: string): string | undefined {
+  // B2 names no bucket once the key's bucket is deleted: the key reaches nothing, whichever bucket is asked
+  // for, and whether that one exists says nothing about the key.
+  if (allowed.bucketId && allowed.bucketName === null) {
+    return `the application key is restricted to a bucket that has since been deleted (id ${allowed.bucketId}), so it cannot reach "${bucket}"`;
+  }
   if (allowed.bucketId && allowed.bucketName !== null && allowed.bucketName !== bucket) {
     return `the application key is restricted to bucket "${allowed.bucketName}", not "${bucket}"`;
   }

@@ -259,10 +259,8 @@ export class B2Store implements ObjectStore {
         hint: `the key allows ${describeAllowed(auth.allowed)}; use a key for bucket "${this.#bucket}" covering the prefix "${this.#prefix}", or point the storage at what the key allows`,
       });
     }
-    if (auth.allowed.bucketId) {
-      // Restricted to a bucket that was deleted since: B2 reports its name as null.
-      return auth.allowed.bucketName === null ? undefined : auth.allowed.bucketId;
-    }
+    // A key restricted to a deleted bucket was refused by scopeProblem: a restriction names a live bucket.
+    if (auth.allowed.bucketId) return auth.allowed.bucketId;
     const cached = cachedBucketId(this.#identity, this.#bucket);
     if (cached) return cached;
     const response = await this.#call(

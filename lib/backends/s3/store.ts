@@ -52,6 +52,7 @@ import type {
   PutResult,
   StoreCapabilities,
 } from '../object-store.js';
+import { retrying } from '../../runtime/retry.js';
 import { StorageError, type StorageOperation } from '../errors.js';
 import { joinKey, md5HexToBase64 } from '../object-store.js';
 import {
@@ -427,17 +428,16 @@ export class S3Store implements ObjectStore {
           o,
         ),
       );
-    let response: PutObjectCommandOutput | undefined;
-    // AWS answers 409 ConditionalRequestConflict while another conditional write of the key is in flight.
-    for (let attempt = 0; response === undefined; attempt++) {
-      try {
-        response = await send();
-      } catch (error) {
-        const conflict = options.ifNoneMatch && s3StatusCode((error as StorageError).cause) === 409;
-        if (!conflict || attempt >= 4) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-    }
+    // AWS answers 409 ConditionalRequestConflict while another conditional write of the key is in
+    // flight: that, and only that, is waited out here (the SDK retried everything else already).
+    const response: PutObjectCommandOutput = await retrying(send, {
+      signal: options.signal,
+      idempotent: true,
+      attempts: 5,
+      baseDelayMs: 50,
+      retryError: (error) =>
+        options.ifNoneMatch === true && s3StatusCode((error as StorageError).cause) === 409,
+    });
     return {
       etag: stripQuotes(response.ETag),
       contentMd5: md5FromEtag(response.ETag, response.ServerSideEncryption, response.SSECustomerAlgorithm),
