@@ -127,7 +127,7 @@ export interface StoreContext {
   endpoint?: string;
   /** Bounds the adapter's own set-up calls (token fetches, region discovery). */
   signal?: AbortSignal;
-  /** Where the function sees local volumes (an EFS mount in Lambda); see lib/backends/local.ts. */
+  /** Where the function sees local volumes (an EFS mount in Lambda); see lib/backends/local/store.ts. */
   localVolumeRoot?: string;
   /** LOCAL_SUBPATH_TEMPLATE, expanded with `scope`: keeps tenants apart on a shared volume. */
   localSubPathTemplate?: string;

@@ -26,7 +26,7 @@ function patternList(value: string | undefined): string[] | undefined {
 const runtimeSchema = z.object({
   /** Template turning a manifest's secretName into a credentials reference, e.g. `dir:/secrets/{namespace}/{name}`. */
   CREDENTIALS_SOURCE: z.string().min(1).optional(),
-  /** The function's own mount of local volumes (EFS in Lambda); see lib/backends/local.ts. */
+  /** The function's own mount of local volumes (EFS in Lambda); see lib/backends/local/store.ts. */
   LOCAL_VOLUME_ROOT: z.string().min(1).optional(),
   /** Largest accepted HTTP body. */
   MAX_BODY_BYTES: z.coerce

@@ -61,7 +61,7 @@ export async function runOperation(
   options: RunOptions = {},
 ): Promise<OperationResult> {
   const request = parseRequest(body);
-  // Before any secret is resolved or any connection made (lib/trust/authorize.ts).
+  // Before any secret is resolved or any connection made (lib/api/authorize.ts).
   const scope = authorizeRequest(request, context.caller ?? OPERATOR, context.config);
   assertProviderSupported(request);
   return execute(name, request, { ...context, scope }, storageOf(body), options);

@@ -1,5 +1,5 @@
 /**
- * The part of `backblaze-b2` 1.7.1 (a CommonJS module without type declarations) that lib/backends/b2.ts
+ * The part of `backblaze-b2` 1.7.1 (a CommonJS module without type declarations) that lib/backends/b2/store.ts
  * uses. Every call takes `axios` (merged under the call's own options) and `axiosOverride` (merged over
  * them); each resolves to the axios response, whose `data` is B2's JSON answer.
  */

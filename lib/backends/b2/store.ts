@@ -7,7 +7,7 @@
  *   b2_list_buckets for it: restic#1907, rclone#2923); an unrestricted key lists with a bucketName
  *   filter. A key restricted to another bucket or prefix than the config names is PermissionDenied
  *   with a hint naming what it allows.
- * - The token is reused while the function is warm (lib/backends/b2-auth.ts) and the key authorized
+ * - The token is reused while the function is warm (lib/backends/b2/auth.ts) and the key authorized
  *   again once when B2 answers expired_auth_token.
  * - `maxConnections` (default 5, `capabilities.connections`) bounds the calls in flight, applied where
  *   the store is opened (../connection-limit.ts).

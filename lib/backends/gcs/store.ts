@@ -16,7 +16,7 @@
  * - Retries: the SDK retries reads, lists, bucket calls and deletes on 408/429/5xx, at most MAX_RETRIES
  *   times within RETRY_TOTAL_SECONDS. Deletes are safe to repeat because a missing key counts as deleted.
  *   Uploads are single multipart requests, which the SDK retries only inside `File.save()`: the
- *   adapter retries them itself (lib/backends/retry.ts), and a retried `ifGenerationMatch=0` upload
+ *   adapter retries them itself (lib/runtime/retry.ts), and a retried `ifGenerationMatch=0` upload
  *   answered 412 is checked against the stored MD5, so our own earlier attempt that landed unseen is
  *   still ours, not a conflict. The strategy is RetryAlways because under RetryConditional 7.x switches
  *   retries off on the client's shared options around each unconditional delete and save, and
