@@ -9,10 +9,22 @@
  * batching store's request takes one.
  */
 import { ConcurrencyLimit, settleAll } from '../runtime/concurrency.js';
-import type { ObjectStore } from './object-store.js';
+import { isStorageError, unknownError, type StorageOperation } from './errors.js';
+import type { CallOptions, ObjectStore } from './object-store.js';
 
 export function withConnectionLimit(store: ObjectStore, connections: number): ObjectStore {
   const limit = new ConcurrencyLimit(Math.max(1, Math.floor(connections)));
+  // A call whose deadline fires while it waits for a slot fails as the store's own calls do (a Timeout
+  // StorageError naming the operation), not with the bare abort reason.
+  const run = <T>(
+    operation: StorageOperation,
+    options: CallOptions | undefined,
+    call: () => Promise<T>,
+    key?: string,
+  ): Promise<T> =>
+    limit.run(call, options?.signal).catch((error: unknown) => {
+      throw isStorageError(error) ? error : unknownError(error, store.provider, operation, key);
+    });
   const limited: ObjectStore = {
     provider: store.provider,
     location: store.location,
@@ -20,25 +32,25 @@ export function withConnectionLimit(store: ObjectStore, connections: number): Ob
     get capabilities() {
       return store.capabilities;
     },
-    bucketExists: (options) => limit.run(() => store.bucketExists(options), options?.signal),
-    createBucket: (options) => limit.run(() => store.createBucket(options), options?.signal),
-    stat: (key, options) => limit.run(() => store.stat(key, options), options?.signal),
-    get: (key, options) => limit.run(() => store.get(key, options), options?.signal),
-    put: (key, body, options) => limit.run(() => store.put(key, body, options), options?.signal),
-    list: (prefix, options) => limit.run(() => store.list(prefix, options), options?.signal),
-    delete: (key, options) => limit.run(() => store.delete(key, options), options?.signal),
+    bucketExists: (options) => run('bucketExists', options, () => store.bucketExists(options)),
+    createBucket: (options) => run('createBucket', options, () => store.createBucket(options)),
+    stat: (key, options) => run('stat', options, () => store.stat(key, options), key),
+    get: (key, options) => run('get', options, () => store.get(key, options), key),
+    put: (key, body, options) => run('put', options, () => store.put(key, body, options), key),
+    list: (prefix, options) => run('list', options, () => store.list(prefix, options)),
+    delete: (key, options) => run('delete', options, () => store.delete(key, options), key),
     deleteMany: (keys, options) =>
       store.capabilities.batchDelete
-        ? limit.run(() => store.deleteMany(keys, options), options?.signal)
+        ? run('delete', options, () => store.deleteMany(keys, options))
         : settleAll(keys, (key) => limited.delete(key, options)),
     close: () => store.close(),
   };
   const { prepareExclusiveCreate, makeDirectories } = store;
   if (prepareExclusiveCreate)
     limited.prepareExclusiveCreate = (directory, options) =>
-      limit.run(() => prepareExclusiveCreate.call(store, directory, options), options?.signal);
+      run('put', options, () => prepareExclusiveCreate.call(store, directory, options));
   if (makeDirectories)
     limited.makeDirectories = (keys, options) =>
-      limit.run(() => makeDirectories.call(store, keys, options), options?.signal);
+      run('put', options, () => makeDirectories.call(store, keys, options));
   return limited;
 }

@@ -1,6 +1,6 @@
 /** Opening S3 stores on the test servers (s3rver, Swift's s3api) the way the function does. */
 import { randomUUID } from 'node:crypto';
-import { createStore } from '../../lib/backends/s3/store.js';
+import { openStore } from '../../lib/backends/registry.js';
 import type { ObjectStore } from '../../lib/backends/object-store.js';
 import type { S3Backend } from '../../lib/config/backend.js';
 import { SecretBag } from '../../lib/credentials/secret.js';
@@ -33,7 +33,8 @@ export function openS3(
   backend: Partial<Omit<S3Backend, 'provider'>> = {},
   credentials: Record<string, string | undefined> = keysOf(target),
 ): Promise<ObjectStore> {
-  return createStore(
+  // Through the registry, as the operations open it: the connection limit is applied there.
+  return openStore(
     { provider: 's3', endpoint: target.endpoint, bucket: target.bucket, ...backend },
     { credentials: secrets(credentials) },
   );
