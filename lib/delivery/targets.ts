@@ -6,7 +6,7 @@
  * NOTIFY_SQS_ALLOWED_QUEUES. An unset list lets the operator (direct invokes) and the workstation name
  * any target, and HTTP callers on a deployed stage none.
  */
-import type { NotifyOn, NotifyTargets } from '../config/notify.js';
+import type { NotifyTargets } from '../config/notify.js';
 import type { RuntimeConfig } from '../config/runtime.js';
 import { hostMatches, urlPort } from '../net/endpoint-guard.js';
 import { matchesPattern } from '../trust/patterns.js';
