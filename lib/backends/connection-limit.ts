@@ -9,22 +9,29 @@
  * batching store's request takes one.
  */
 import { ConcurrencyLimit, settleAll } from '../runtime/concurrency.js';
-import { isStorageError, unknownError, type StorageOperation } from './errors.js';
+import { unknownError, type StorageOperation } from './errors.js';
 import type { CallOptions, ObjectStore } from './object-store.js';
 
 export function withConnectionLimit(store: ObjectStore, connections: number): ObjectStore {
   const limit = new ConcurrencyLimit(Math.max(1, Math.floor(connections)));
   // A call whose deadline fires while it waits for a slot fails as the store's own calls do (a Timeout
-  // StorageError naming the operation), not with the bare abort reason.
-  const run = <T>(
+  // StorageError naming the operation), not with the bare abort reason; what the store throws passes as is.
+  const run = async <T>(
     operation: StorageOperation,
     options: CallOptions | undefined,
     call: () => Promise<T>,
     key?: string,
-  ): Promise<T> =>
-    limit.run(call, options?.signal).catch((error: unknown) => {
-      throw isStorageError(error) ? error : unknownError(error, store.provider, operation, key);
-    });
+  ): Promise<T> => {
+    let started = false;
+    try {
+      return await limit.run(() => {
+        started = true;
+        return call();
+      }, options?.signal);
+    } catch (error) {
+      throw started ? error : unknownError(error, store.provider, operation, key);
+    }
+  };
   const limited: ObjectStore = {
     provider: store.provider,
     location: store.location,
