@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
-import { AzureStore, resolveAzureTarget } from '../lib/backends/azure/store.js';
+import { resolveAzureTarget } from '../lib/backends/azure/auth.js';
+import { AzureStore } from '../lib/backends/azure/store.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { describeObjectStore } from './support/conformance.js';
 import { serverInfo } from './support/servers.js';

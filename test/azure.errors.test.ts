@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RestError } from '@azure/storage-blob';
-import { mapAzureError, resolveAzureTarget } from '../lib/backends/azure/store.js';
+import { resolveAzureTarget } from '../lib/backends/azure/auth.js';
+import { azureError } from '../lib/backends/azure/errors.js';
 import type { AzureBackend } from '../lib/config/backend.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 
@@ -31,7 +32,7 @@ const put = {
   auth: 'sas' as const,
 };
 
-describe('mapAzureError (the Azure error table)', () => {
+describe('azureError (the Azure error table)', () => {
   it.each([
     [403, 'AuthenticationFailed', 'Unauthenticated'],
     [403, 'InvalidAuthenticationInfo', 'Unauthenticated'],
@@ -54,17 +55,17 @@ describe('mapAzureError (the Azure error table)', () => {
     [403, 'SomethingNew', 'PermissionDenied'],
     [418, 'SomethingNew', 'Unknown'],
   ])('HTTP %i %s → %s', (status, code, expected) => {
-    const mapped = mapAzureError(restError(status, code), put);
+    const mapped = azureError(restError(status, code), put);
     expect(mapped.code).toBe(expected);
     expect(mapped.provider).toBe('azure');
     expect(mapped.operation).toBe('put');
   });
 
   it('tells a missing container (subject bucket) from a missing blob (subject object)', () => {
-    expect(mapAzureError(restError(404, 'ContainerNotFound'), { operation: 'stat', key: 'k' })).toMatchObject(
+    expect(azureError(restError(404, 'ContainerNotFound'), { operation: 'stat', key: 'k' })).toMatchObject(
       { code: 'NotFound', subject: 'bucket' },
     );
-    expect(mapAzureError(restError(404, 'BlobNotFound'), { operation: 'stat', key: 'k' })).toMatchObject({
+    expect(azureError(restError(404, 'BlobNotFound'), { operation: 'stat', key: 'k' })).toMatchObject({
       code: 'NotFound',
       subject: 'object',
     });
@@ -73,7 +74,7 @@ describe('mapAzureError (the Azure error table)', () => {
   it('reads the code of a HEAD response, which has no body, from the error details', () => {
     const head = new RestError('', { statusCode: 404 });
     head.details = { errorCode: 'ContainerNotFound' };
-    expect(mapAzureError(head, { operation: 'stat', key: 'k' })).toMatchObject({
+    expect(azureError(head, { operation: 'stat', key: 'k' })).toMatchObject({
       code: 'NotFound',
       subject: 'bucket',
     });
@@ -85,26 +86,26 @@ describe('mapAzureError (the Azure error table)', () => {
       'AuthorizationFailure',
       'This request is not authorized to perform this operation.',
     );
-    expect(mapAzureError(azure, put)).toMatchObject({ code: 'PermissionDenied' });
-    expect(mapAzureError(azure, put).hint).toContain('firewall');
+    expect(azureError(azure, put)).toMatchObject({ code: 'PermissionDenied' });
+    expect(azureError(azure, put).hint).toContain('firewall');
     const azurite = restError(
       403,
       'AuthorizationFailure',
       'Server failed to authenticate the request. Make sure the value of the Authorization header is formed correctly including the signature.',
     );
-    expect(mapAzureError(azurite, put)).toMatchObject({ code: 'Unauthenticated' });
+    expect(azureError(azurite, put)).toMatchObject({ code: 'Unauthenticated' });
   });
 
   it('names the credential to check in the hint of an authentication failure', () => {
     const error = restError(403, 'AuthenticationFailed');
-    expect(mapAzureError(error, { ...put, auth: 'sharedKey' }).hint).toContain('AZURE_ACCOUNT_KEY');
-    expect(mapAzureError(error, { ...put, auth: 'sas' }).hint).toContain('AZURE_ACCOUNT_SAS');
-    expect(mapAzureError(error, { ...put, auth: 'identity' }).hint).toContain('identity');
+    expect(azureError(error, { ...put, auth: 'sharedKey' }).hint).toContain('AZURE_ACCOUNT_KEY');
+    expect(azureError(error, { ...put, auth: 'sas' }).hint).toContain('AZURE_ACCOUNT_SAS');
+    expect(azureError(error, { ...put, auth: 'identity' }).hint).toContain('identity');
   });
 
   it('maps a host that does not resolve to Unreachable, hinting that the account name may be wrong', () => {
     const error = new RestError('getaddrinfo ENOTFOUND acct.blob.core.windows.net', { code: 'ENOTFOUND' });
-    const mapped = mapAzureError(error, put);
+    const mapped = azureError(error, put);
     expect(mapped).toMatchObject({
       code: 'Unreachable',
       message: 'the storage host acct.blob.core.windows.net does not resolve',
@@ -113,11 +114,11 @@ describe('mapAzureError (the Azure error table)', () => {
   });
 
   it('classifies TLS, refused connections and aborts through the shared transport table', () => {
-    expect(mapAzureError(new RestError('self signed', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), put).code).toBe(
+    expect(azureError(new RestError('self signed', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), put).code).toBe(
       'TlsError',
     );
-    expect(mapAzureError(new RestError('refused', { code: 'ECONNREFUSED' }), put).code).toBe('Unreachable');
-    expect(mapAzureError(new DOMException('aborted', 'AbortError'), put).code).toBe('Timeout');
+    expect(azureError(new RestError('refused', { code: 'ECONNREFUSED' }), put).code).toBe('Unreachable');
+    expect(azureError(new DOMException('aborted', 'AbortError'), put).code).toBe('Timeout');
   });
 
   it('maps identity failures (no managed or workload identity) to Unauthenticated', () => {
@@ -127,7 +128,7 @@ describe('mapAzureError (the Azure error table)', () => {
       'AuthenticationError',
     ]) {
       const error = Object.assign(new Error('ManagedIdentityCredential: no response from IMDS'), { name });
-      const mapped = mapAzureError(error, { operation: 'list' });
+      const mapped = azureError(error, { operation: 'list' });
       expect(mapped.code).toBe('Unauthenticated');
       expect(mapped.hint).toContain('workload or managed identity');
     }
@@ -140,7 +141,7 @@ describe('mapAzureError (the Azure error table)', () => {
       [400, 'InvalidHeaderValue'],
       [503, 'ServerBusy'],
     ] as const) {
-      const mapped = mapAzureError(restError(status, code), put);
+      const mapped = azureError(restError(status, code), put);
       const shown = JSON.stringify(mapped);
       expect(shown).not.toContain(SIG);
       expect(shown).not.toContain('<?xml');

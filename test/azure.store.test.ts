@@ -13,7 +13,8 @@ import {
   generateBlobSASQueryParameters,
 } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureStore, createStore, resolveAzureTarget } from '../lib/backends/azure/store.js';
+import { resolveAzureTarget } from '../lib/backends/azure/auth.js';
+import { AzureStore, createStore } from '../lib/backends/azure/store.js';
 import { openStore } from '../lib/backends/registry.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { freePort } from './support/process.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { clientSettings, GcsStore } from '../lib/backends/gcs/store.js';
+import { clientSettings } from '../lib/backends/gcs/auth.js';
+import { GcsStore } from '../lib/backends/gcs/store.js';
 import { SecretBag } from '../lib/credentials/secret.js';
 import { describeObjectStore } from './support/conformance.js';
 import { serverInfo } from './support/servers.js';

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureStore, resolveAzureTarget } from '../lib/backends/azure/store.js';
+import { resolveAzureTarget } from '../lib/backends/azure/auth.js';
+import { AzureStore } from '../lib/backends/azure/store.js';
 import { listAll } from '../lib/backends/object-store.js';
 import { parseStorage } from '../lib/config/manifests.js';
 import { SecretBag } from '../lib/credentials/secret.js';

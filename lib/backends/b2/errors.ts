@@ -73,7 +73,7 @@ type Row = {
   hint?: (context: B2ErrorContext) => string | undefined;
 };
 
-/** B2 error code → portable code. `unauthorized` depends on the call and is handled in mapB2Error. */
+/** B2 error code → portable code. `unauthorized` depends on the call and is handled in b2Error. */
 const BY_CODE: Record<string, Row> = {
   bad_auth_token: { code: 'Unauthenticated', hint: () => KEY_HINT },
   missing_auth_token: { code: 'Unauthenticated', hint: () => KEY_HINT },
@@ -138,7 +138,7 @@ function isCanceled(error: unknown): boolean {
   return err?.name === 'CanceledError' || err?.code === 'ERR_CANCELED' || err?.code === 'ECONNABORTED';
 }
 
-export function mapB2Error(error: unknown, context: B2ErrorContext): StorageError {
+export function b2Error(error: unknown, context: B2ErrorContext): StorageError {
   if (error instanceof StorageError) return error;
   const base = { provider: PROVIDER, operation: context.operation, key: context.key, cause: error };
   const failure = b2FailureOf(error);

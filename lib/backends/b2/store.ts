@@ -48,7 +48,7 @@ import {
   type B2Authorization,
   type UploadTarget,
 } from './auth.js';
-import { b2FailureOf, b2RetryAfterOf, mapB2Error, type B2ErrorContext } from './errors.js';
+import { b2FailureOf, b2RetryAfterOf, b2Error, type B2ErrorContext } from './errors.js';
 import { settleAll } from '../../runtime/concurrency.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
 import type {
@@ -181,7 +181,7 @@ export class B2Store implements ObjectStore {
             },
             stale,
           ).catch((error: unknown) =>
-            Promise.reject(mapB2Error(error, this.#context(operation, { authorizing: true }))),
+            Promise.reject(b2Error(error, this.#context(operation, { authorizing: true }))),
           ),
         { signal, idempotent: true, retryAfterOf: b2RetryAfterOf },
       );
@@ -192,7 +192,7 @@ export class B2Store implements ObjectStore {
       this.#client.accountId = auth.accountId;
       return auth;
     } catch (error) {
-      throw mapB2Error(error, this.#context(operation, { authorizing: true }));
+      throw b2Error(error, this.#context(operation, { authorizing: true }));
     }
   }
 
@@ -221,7 +221,7 @@ export class B2Store implements ObjectStore {
               auth = await this.#authorize(operation, signal, auth.authorizationToken);
               continue;
             }
-            throw this.#noteMissingBucket(mapB2Error(error, this.#context(operation, extra, auth)));
+            throw this.#noteMissingBucket(b2Error(error, this.#context(operation, extra, auth)));
           }
         }
       },
@@ -461,7 +461,7 @@ export class B2Store implements ObjectStore {
           returnUploadTarget(this.#identity, bucketId, target);
           return response.data as B2File;
         } catch (error) {
-          const mapped = this.#noteMissingBucket(mapB2Error(error, this.#context('put', { key })));
+          const mapped = this.#noteMissingBucket(b2Error(error, this.#context('put', { key })));
           if (mayHaveStored(error, mapped)) this.#uncertain.add(key);
           throw mapped;
         }
@@ -543,7 +543,7 @@ export class B2Store implements ObjectStore {
     signal: AbortSignal | undefined,
   ): Promise<string[]> {
     await sleep(SETTLE_MS, signal).catch((error: unknown) =>
-      Promise.reject(mapB2Error(error, this.#context('put', { key }))),
+      Promise.reject(b2Error(error, this.#context('put', { key }))),
     );
     const versions = await this.#versions(bucketId, key, 'put', signal);
     const newestHide = versions.findIndex((version) => version.action === 'hide');

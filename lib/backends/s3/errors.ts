@@ -81,7 +81,7 @@ const DENIED_HINT =
   'the credentials are valid but not allowed this action; grant s3:ListBucket on the bucket and s3:GetObject, s3:PutObject, s3:DeleteObject on the prefix';
 
 /** Maps any failure of an S3 call to a StorageError. */
-export function mapS3Error(error: unknown, context: S3ErrorContext): StorageError {
+export function s3Error(error: unknown, context: S3ErrorContext): StorageError {
   if (error instanceof StorageError) return error;
   const base = { provider: PROVIDER, operation: context.operation, key: context.key, cause: error };
   const make = (init: Omit<StorageErrorInit, 'provider' | 'operation' | 'key' | 'cause'>): StorageError =>

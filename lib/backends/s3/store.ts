@@ -64,7 +64,7 @@ import {
 } from '../exclusive-create.js';
 import type { StoreContext } from '../object-store.js';
 import { resolveS3Endpoint, type S3Endpoint } from './endpoint.js';
-import { isRegionMismatch, mapS3Error, regionFromError, s3StatusCode } from './errors.js';
+import { isRegionMismatch, s3Error, regionFromError, s3StatusCode } from './errors.js';
 import { guardAgent, HOSTS_SETTING, listedEndpoint } from '../../net/endpoint-guard.js';
 
 const PROVIDER = 's3';
@@ -271,7 +271,7 @@ export class S3Store implements ObjectStore {
           if (region !== this.#region) this.#useRegion(region);
           if (client !== this.#client) continue;
         }
-        throw mapS3Error(error, { operation, key, bucket: this.#settings.bucket, region: this.#region });
+        throw s3Error(error, { operation, key, bucket: this.#settings.bucket, region: this.#region });
       }
     }
   }
@@ -357,7 +357,7 @@ export class S3Store implements ObjectStore {
       return this.#needsExplanation(error) ? (bucketError as StorageError) : error;
     }
     if (exists) return error;
-    return mapS3Error(
+    return s3Error(
       { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } },
       {
         operation: error.operation ?? 'stat',
@@ -595,7 +595,7 @@ export class S3Store implements ObjectStore {
       const failed = (response.Errors ?? []).filter((entry) => entry.Code !== 'NoSuchKey');
       const first = failed[0];
       if (first) {
-        throw mapS3Error(
+        throw s3Error(
           { name: first.Code ?? 'Unknown', Code: first.Code },
           { operation: 'delete', key: first.Key, bucket: this.#settings.bucket, region: this.#region },
         );
