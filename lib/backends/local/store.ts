@@ -141,6 +141,14 @@ function mapFsError(error: unknown, operation: StorageOperation, key?: string): 
   }
 }
 
+/**
+ * A call whose signal has fired does nothing: the file system's own calls take no signal (only reads and
+ * writes of content do), so a canceled delete or write would otherwise still happen.
+ */
+function notAborted(options: CallOptions, operation: StorageOperation, key?: string): void {
+  if (options.signal?.aborted) throw mapFsError(fsError('ABORT_ERR', 'aborted'), operation, key);
+}
+
 /** O_NOFOLLOW where the platform has it: the last name of a path is never followed when it is a link. */
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 /** A FIFO put in the volume must not hang a read: opens never block, and only regular files are objects. */
@@ -311,7 +319,8 @@ export class LocalStore implements ObjectStore {
     if (opened !== undefined && !isInside(opened, fence)) throw escaped(`key "${key}"`, operation, key);
   }
 
-  async bucketExists(): Promise<boolean> {
+  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+    notAborted(options, 'bucketExists');
     await this.#checkedRoot('bucketExists');
     try {
       const info = await stat(this.#root);
@@ -330,8 +339,8 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async createBucket(): Promise<void> {
-    if (await this.bucketExists()) {
+  async createBucket(options: CallOptions = {}): Promise<void> {
+    if (await this.bucketExists(options)) {
       throw alreadyExists(PROVIDER, { bucket: this.#root });
     }
     await mkdir(this.#root, { recursive: true }).catch((error: unknown) =>
@@ -339,7 +348,8 @@ export class LocalStore implements ObjectStore {
     );
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+    notAborted(options, 'stat', key);
     const { path } = await this.#resolved(key, 'stat');
     try {
       const info = await lstat(path);
@@ -352,6 +362,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+    notAborted(options, 'get', key);
     const { path, fence } = await this.#resolved(key, 'get');
     let handle: FileHandle | undefined;
     try {
@@ -369,6 +380,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    notAborted(options, 'put', key);
     const { path, fence } = await this.#resolved(key, 'put');
     if (!(await this.bucketExists())) throw this.#missingRoot('put', key);
     const dir = dirname(path);
@@ -396,7 +408,8 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
+    notAborted(options, 'delete', key);
     const { path } = await this.#resolved(key, 'delete');
     try {
       const info = await lstat(path);
@@ -408,8 +421,8 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async deleteMany(keys: readonly string[]): Promise<void> {
-    for (const key of keys) await this.delete(key);
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+    for (const key of keys) await this.delete(key, options);
   }
 
   /** Directories (keys relative to the root) inside the fence, as restic's local init makes them; existing ones stay. */
@@ -427,6 +440,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    notAborted(options, 'list');
     if (prefix !== '') keySegments(prefix.replace(/\/$/, ''));
     if (!(await this.bucketExists())) throw this.#missingRoot('list');
     const limit = Math.max(1, options.limit ?? DEFAULT_PAGE);
