@@ -97,6 +97,8 @@ export class GcsStore implements ObjectStore {
     run: () => Promise<T>,
   ): Promise<T> {
     try {
+      // untilAborted only stops waiting: a call started under a fired signal would still reach the server.
+      signal?.throwIfAborted();
       return await untilAborted(run(), signal);
     } catch (error) {
       throw this.#map(error, operation, key);
