@@ -8,9 +8,13 @@
  * the user may not access (private repositories). What reaches this table is the last one, or a
  * refused delete.
  */
-import { classifyTransportError, StorageError, type ErrorSubject, type StorageOperation } from '../errors.js';
-import type { HttpResponse } from '../../net/http-client.js';
-import { parseRetryAfter } from '../../runtime/retry.js';
+import { StorageError, type ErrorSubject, type StorageOperation } from '../errors.js';
+import {
+  httpStatusError,
+  httpTransportError,
+  isHttpAnswer,
+  type HttpFailureContext,
+} from '../http-status.js';
 
 export const REST_PROVIDER = 'rest';
 
@@ -28,6 +32,8 @@ export interface RestErrorContext {
 
 const CREDENTIALS_HINT =
   'check REST_SERVER_USERNAME and REST_SERVER_PASSWORD in the secret (or user:password in the URL) against the server’s .htpasswd';
+const NOT_A_REST_SERVER_HINT =
+  'check that the URL points at a restic REST server (rest-server, rclone serve restic), not another web server';
 
 function subjectOf(target: RestTarget): ErrorSubject {
   return target === 'repository' ? 'bucket' : 'object';
@@ -39,136 +45,56 @@ function what(context: RestErrorContext): string {
     : `file "${context.key ?? ''}"`;
 }
 
-/** A failed HTTP answer (status >= 400, or an unexpected one) as a StorageError. */
-export function restError(status: number, context: RestErrorContext): StorageError {
-  const base = {
+function httpContext(context: RestErrorContext): HttpFailureContext {
+  return {
     provider: REST_PROVIDER,
     operation: context.operation,
     key: context.key,
-    cause: context.cause ?? new Error(`HTTP ${status}`),
+    what: what(context),
+    server: 'the REST server',
+    subject: subjectOf(context.target),
+    cause: context.cause,
+    hints: {
+      InvalidConfig:
+        context.operation === 'put'
+          ? 'rest-server refuses a file whose content does not hash (SHA-256) to its name; only restic’s own files can be stored'
+          : NOT_A_REST_SERVER_HINT,
+      Unauthenticated: CREDENTIALS_HINT,
+      PermissionDenied:
+        'with --private-repos, rest-server lets a user reach only repositories below /<username>/; check the URL path and the user',
+      NotFound:
+        context.target === 'repository'
+          ? 'check the URL path; run initialize to create the repository'
+          : undefined,
+      Unimplemented: NOT_A_REST_SERVER_HINT,
+      QuotaExceeded: 'raise rest-server’s --max-size or free space on the server (restic forget/prune)',
+      Unavailable: 'a 500 from rest-server means it cannot read or write its files: see its log',
+    },
   };
-  switch (status) {
-    case 400:
-      return new StorageError({
-        ...base,
-        code: 'InvalidConfig',
-        message: `${what(context)}: the REST server refused the request as malformed (HTTP 400)`,
-        hint:
-          context.operation === 'put'
-            ? 'rest-server refuses a file whose content does not hash (SHA-256) to its name; only restic’s own files can be stored'
-            : 'check that the URL points at a restic REST server (rest-server, rclone serve restic)',
-      });
-    case 401:
-      return new StorageError({
-        ...base,
-        code: 'Unauthenticated',
-        message: 'the REST server rejected the credentials',
-        hint: CREDENTIALS_HINT,
-      });
-    case 403:
-      return new StorageError({
-        ...base,
+}
+
+/**
+ * Any failure of a REST request as a StorageError: an answer (`HttpResponse`) by its status, anything
+ * else (DNS, TCP, TLS, deadline) by the transport reading. A 403 on a DELETE is the append-only mode.
+ */
+export function restError(failure: unknown, context: RestErrorContext): StorageError {
+  if (!isHttpAnswer(failure)) return httpTransportError(failure, httpContext({ ...context, cause: failure }));
+  const http = httpContext(context);
+  if (failure.status === 403 && context.operation === 'delete') {
+    const hints = {
+      PermissionDenied:
+        'an append-only server keeps everything restic wrote: run forget/prune on the server side, or serve the repository without --append-only',
+    };
+    return httpStatusError(
+      403,
+      { ...http, hints },
+      {
         code: 'PermissionDenied',
-        subject: subjectOf(context.target),
-        message:
-          context.operation === 'delete'
-            ? `the REST server refuses to delete ${what(context)} (HTTP 403; rest-server answers so in append-only mode)`
-            : `access to ${what(context)} is denied`,
-        hint:
-          context.operation === 'delete'
-            ? 'an append-only server keeps everything restic wrote: run forget/prune on the server side, or serve the repository without --append-only'
-            : 'with --private-repos, rest-server lets a user reach only repositories below /<username>/; check the URL path and the user',
-      });
-    case 404:
-      return new StorageError({
-        ...base,
-        code: 'NotFound',
-        subject: subjectOf(context.target),
-        message: `${what(context)} does not exist`,
-        hint:
-          context.target === 'repository'
-            ? 'check the URL path; run initialize to create the repository'
-            : undefined,
-      });
-    case 405:
-    case 501:
-      return new StorageError({
-        ...base,
-        code: 'Unimplemented',
-        message: `${what(context)}: the server does not implement this request (HTTP ${status})`,
-        hint: 'check that the URL points at a restic REST server (rest-server, rclone serve restic), not another web server',
-      });
-    case 408:
-      return new StorageError({
-        ...base,
-        code: 'Timeout',
-        message: `${what(context)}: the server timed out reading the request (HTTP 408)`,
-      });
-    case 409:
-    case 412:
-      return new StorageError({
-        ...base,
-        code: 'PreconditionFailed',
-        subject: subjectOf(context.target),
-        message: `${what(context)}: conflict (HTTP ${status})`,
-      });
-    case 413:
-    case 507:
-      return new StorageError({
-        ...base,
-        code: 'QuotaExceeded',
-        message: `${what(context)}: the server is out of space or over its quota (HTTP ${status})`,
-        hint: 'raise rest-server’s --max-size or free space on the server (restic forget/prune)',
-      });
-    case 429:
-      return new StorageError({
-        ...base,
-        code: 'RateLimited',
-        message: `${what(context)}: the server asks to slow down (HTTP 429)`,
-      });
-    default:
-      if (status >= 500 && status <= 599) {
-        return new StorageError({
-          ...base,
-          code: 'Unavailable',
-          message: `the REST server is not available right now (HTTP ${status})`,
-          hint:
-            status === 500
-              ? 'rest-server answers 500 when it cannot read or write its files: see its log'
-              : undefined,
-        });
-      }
-      return new StorageError({
-        ...base,
-        code: 'Unknown',
-        message: `${what(context)}: unexpected HTTP ${status}`,
-      });
+        message: `the REST server refuses to delete ${http.what} (HTTP 403; rest-server answers so in append-only mode)`,
+      },
+    );
   }
-}
-
-/** A failure with no HTTP answer (DNS, TCP, TLS, deadline) or anything unexpected, never with its text. */
-export function restFailure(error: unknown, context: RestErrorContext): StorageError {
-  if (error instanceof StorageError) return error;
-  const base = { provider: REST_PROVIDER, operation: context.operation, key: context.key, cause: error };
-  const transport = classifyTransportError(error);
-  if (transport) return new StorageError({ ...base, ...transport });
-  return new StorageError({
-    ...base,
-    code: 'Unknown',
-    message: `unexpected failure talking to ${what(context)}`,
-  });
-}
-
-/** Passing failures worth another attempt (retry.ts): 408, 429 and 5xx except 501 and 507. */
-export function restRetryVerdict(
-  response: Pick<HttpResponse, 'status' | 'header'>,
-): { retryAfterMs?: number; notProcessed?: boolean } | undefined {
-  const { status } = response;
-  const passing =
-    status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 507);
-  if (!passing) return undefined;
-  const retryAfterMs = parseRetryAfter(response.header('retry-after'));
-  return { ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), notProcessed: status === 429 };
+  return httpStatusError(failure.status, http);
 }
 
 /** A key or prefix the REST protocol cannot express: a clear refusal, never a silent wrong answer. */

@@ -28,12 +28,7 @@
 import { z } from 'zod';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
-import {
-  sendRequest,
-  type HttpClientOptions,
-  type HttpRequest,
-  type HttpResponse,
-} from '../../net/http-client.js';
+import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
 import type {
   CallOptions,
   ListOptions,
@@ -46,13 +41,15 @@ import type {
 } from '../object-store.js';
 import { retrying } from '../../runtime/retry.js';
 import {
-  REST_PROVIDER,
-  restError,
-  restFailure,
-  restRetryVerdict,
-  notExpressible,
-  type RestTarget,
-} from './errors.js';
+  bodyBytes,
+  httpRetryVerdict,
+  isDeleted,
+  isSuccess,
+  notFoundSubject,
+  presenceOf,
+  type HttpCall,
+} from '../http-status.js';
+import { REST_PROVIDER, restError, notExpressible, type RestTarget } from './errors.js';
 import {
   CONFIG_KEY,
   fileOf,
@@ -82,18 +79,8 @@ export interface RestConnection {
   http: HttpClientOptions;
 }
 
-interface RestCall {
-  operation: StorageOperation;
-  target: RestTarget;
-  method: HttpRequest['method'];
-  /** Below the repository URL: `config`, `<type>/`, `<type>/<id>`, or `` for the repository itself. */
-  path: string;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: Uint8Array;
-  key?: string;
-  signal?: AbortSignal;
-}
+/** Paths are below the repository URL: `config`, `<type>/`, `<type>/<id>`, or `` for the repository itself. */
+type RestCall = HttpCall<RestTarget>;
 
 export class RestStore implements ObjectStore {
   readonly provider = REST_PROVIDER;
@@ -138,17 +125,17 @@ export class RestStore implements ObjectStore {
             this.#connection.http,
           );
         } catch (error) {
-          throw restFailure(error, context);
+          throw restError(error, context);
         }
-        if (response.status >= 200 && response.status < 300) this.#repositorySeen = true;
+        if (isSuccess(response.status)) this.#repositorySeen = true;
         return response;
       },
-      { signal: call.signal, idempotent: true, retryResult: restRetryVerdict },
+      { signal: call.signal, idempotent: true, retryResult: httpRetryVerdict },
     );
   }
 
   #fail(response: HttpResponse, call: Pick<RestCall, 'operation' | 'target' | 'key'>): StorageError {
-    return restError(response.status, { ...call, repository: this.location });
+    return restError(response, { ...call, repository: this.location });
   }
 
   /** A 404 on a file: the repository's when its directories are missing. */
@@ -158,8 +145,8 @@ export class RestStore implements ObjectStore {
     key: string,
     signal?: AbortSignal,
   ): Promise<StorageError> {
-    const exists = this.#repositorySeen || (await this.bucketExists({ signal }).catch(() => true));
-    return this.#fail(response, { operation, target: exists ? 'file' : 'repository', key });
+    const subject = await notFoundSubject(this.#repositorySeen, () => this.bucketExists({ signal }));
+    return this.#fail(response, { operation, target: subject === 'object' ? 'file' : 'repository', key });
   }
 
   async bucketExists(options: CallOptions = {}): Promise<boolean> {
@@ -172,9 +159,9 @@ export class RestStore implements ObjectStore {
       signal: options.signal,
     } as const;
     const response = await this.#send(call);
-    if (response.status === 404) return false;
-    if (response.status >= 200 && response.status < 300) return true;
-    throw this.#fail(response, call);
+    const present = presenceOf(response);
+    if (present === undefined) throw this.#fail(response, call);
+    return present;
   }
 
   async createBucket(options: CallOptions = {}): Promise<void> {
@@ -189,7 +176,7 @@ export class RestStore implements ObjectStore {
       signal: options.signal,
     } as const;
     const response = await this.#send(call);
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
   }
 
   async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
@@ -203,7 +190,7 @@ export class RestStore implements ObjectStore {
     } as const;
     const response = await this.#send(call);
     if (response.status === 404) throw await this.#notFound(response, 'stat', key, options.signal);
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
     return { key, size: Number(response.header('content-length') ?? 0) };
   }
 
@@ -218,8 +205,8 @@ export class RestStore implements ObjectStore {
     } as const;
     const response = await this.#send(call);
     if (response.status === 404) throw await this.#notFound(response, 'get', key, options.signal);
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
-    return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
+    return bodyBytes(response);
   }
 
   /** The stored bytes, or undefined when there is no such file (or it cannot be read). */
@@ -253,7 +240,7 @@ export class RestStore implements ObjectStore {
     const attempts = { made: 0 };
     const response = await this.#send(call, attempts);
     this.#forget(file);
-    if (response.status >= 200 && response.status < 300) return {};
+    if (isSuccess(response.status)) return {};
     if (response.status === 404) throw this.#fail(response, { ...call, target: 'repository' });
     if (response.status !== 403) throw this.#fail(response, call);
     // rest-server's refusal to overwrite, or no access at all: what is stored tells.
@@ -290,7 +277,7 @@ export class RestStore implements ObjectStore {
     } as const;
     const response = await this.#send(call);
     this.#forget(file);
-    if (response.status === 404 || (response.status >= 200 && response.status < 300)) return;
+    if (isDeleted(response)) return;
     throw this.#fail(response, call);
   }
 
@@ -325,7 +312,7 @@ export class RestStore implements ObjectStore {
       signal,
     } as const;
     const response = await this.#send(call);
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
     let raw: unknown;
     try {
       raw = JSON.parse(response.body.toString('utf8') || '[]');

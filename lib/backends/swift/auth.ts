@@ -21,7 +21,7 @@ import type { SecretBag } from '../../credentials/secret.js';
 import { StorageError } from '../errors.js';
 import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
 import { retrying } from '../../runtime/retry.js';
-import { SWIFT_PROVIDER, swiftError, swiftFailure, swiftRetryVerdict } from './errors.js';
+import { SWIFT_PROVIDER, swiftError, swiftRetryVerdict } from './errors.js';
 
 export type SwiftAuthMode = 'token' | 'application-credential' | 'keystone-v3' | 'keystone-v2' | 'v1';
 
@@ -286,7 +286,7 @@ async function send(
       try {
         return await sendRequest(request, http);
       } catch (error) {
-        throw swiftFailure(error, { operation: 'authenticate', target: 'auth', credentialKeys });
+        throw swiftError(error, { operation: 'authenticate', target: 'auth', credentialKeys });
       }
     },
     { signal: request.signal, idempotent: true, retryResult: swiftRetryVerdict },
@@ -315,7 +315,7 @@ function v1Plan(keys: Keys): SwiftAuthPlan {
         credentialKeys,
       );
       if (response.status >= 300)
-        throw swiftError(response.status, { operation: 'authenticate', target: 'auth', credentialKeys });
+        throw swiftError(response, { operation: 'authenticate', target: 'auth', credentialKeys });
       const token = response.header('x-auth-token') ?? response.header('x-storage-token');
       const storageUrl = response.header('x-storage-url');
       if (!token || !storageUrl) {
@@ -534,7 +534,7 @@ function keystonePlan(
         credentialKeys,
       );
       if (response.status >= 300)
-        throw swiftError(response.status, { operation: 'authenticate', target: 'auth', credentialKeys });
+        throw swiftError(response, { operation: 'authenticate', target: 'auth', credentialKeys });
       if (version === 3) {
         const token = response.header('x-subject-token');
         const parsed = parseJson(response, v3TokenSchema);

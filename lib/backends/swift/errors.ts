@@ -1,10 +1,18 @@
 /**
- * The one table from Swift's (and Keystone's) HTTP answers and transport failures to portable codes.
- * Swift's error bodies are short HTML or text pages; none of their text goes into a message.
+ * The one table from Swift's (and Keystone's) answers and transport failures to portable codes: what a
+ * status means in Swift (its hints, 498, 422, a 404 from the identity service), on top of the reading
+ * every HTTP store shares (../http-status.ts). Swift's error bodies are short HTML or text pages; none of
+ * their text goes into a message.
  */
-import { StorageError, classifyTransportError, type ErrorSubject, type StorageOperation } from '../errors.js';
+import type { ErrorSubject, StorageError, StorageOperation } from '../errors.js';
+import {
+  httpRetryVerdict,
+  httpStatusError,
+  httpTransportError,
+  isHttpAnswer,
+  type HttpFailureContext,
+} from '../http-status.js';
 import type { HttpResponse } from '../../net/http-client.js';
-import { parseRetryAfter } from '../../runtime/retry.js';
 
 export const SWIFT_PROVIDER = 'swift';
 
@@ -21,6 +29,14 @@ export interface SwiftErrorContext {
   credentialKeys?: string;
   cause?: unknown;
 }
+
+/** Swift's "slow down": a rate limit, answered before the request was acted on. */
+const SWIFT_RATE_LIMITED = 498;
+/** The content did not match the ETag sent with it: damaged in transit, worth sending again. */
+const CHECKSUM_MISMATCH = 422;
+
+const AUTH_URL_HINT =
+  'check ST_AUTH (v1, usually ending in /auth/v1.0) or OS_AUTH_URL (Keystone, usually ending in /v3 or /v2.0)';
 
 function subjectOf(target: SwiftTarget): ErrorSubject | undefined {
   if (target === 'container') return 'bucket';
@@ -42,160 +58,75 @@ function what(context: SwiftErrorContext): string {
   }
 }
 
-/** A failed HTTP answer (status >= 400, or an unexpected one) as a StorageError. */
-export function swiftError(status: number, context: SwiftErrorContext): StorageError {
-  const base = {
+function notFoundHint(target: SwiftTarget): string | undefined {
+  if (target === 'container') return 'create the container, or run initialize with options.createBucket';
+  if (target === 'account') return 'check OS_STORAGE_URL (or the object-store endpoint in the catalog)';
+  return undefined;
+}
+
+function httpContext(context: SwiftErrorContext): HttpFailureContext {
+  const keys = context.credentialKeys ?? 'the credentials';
+  const auth = context.target === 'auth';
+  return {
     provider: SWIFT_PROVIDER,
     operation: context.operation,
     key: context.key,
-    cause: context.cause ?? new Error(`HTTP ${status}`),
+    what: what(context),
+    server: auth ? 'the identity service' : 'Swift',
+    subject: subjectOf(context.target),
+    cause: context.cause,
+    hints: {
+      InvalidConfig: auth
+        ? `check that ${keys} form a complete Keystone request (user and project domains, project name or ID)`
+        : 'check the container name and prefix (Swift container names may not contain "/" and are at most 256 bytes)',
+      Unauthenticated: `check ${keys}; a token given as OS_AUTH_TOKEN may have expired`,
+      PermissionDenied:
+        'give the user a role that may read and write the container (e.g. member/_member_ on the project, or a container ACL)',
+      NotFound: notFoundHint(context.target),
+      QuotaExceeded: 'raise the Swift quota or free space (a 507 means the storage nodes are out of space)',
+    },
   };
-  const keys = context.credentialKeys ?? 'the credentials';
-  switch (status) {
-    case 400:
-      return new StorageError({
-        ...base,
-        code: 'InvalidConfig',
-        message: `${what(context)} refused the request as malformed (HTTP 400)`,
-        hint:
-          context.target === 'auth'
-            ? `check that ${keys} form a complete Keystone request (user and project domains, project name or ID)`
-            : 'check the container name and prefix (Swift container names may not contain "/" and are at most 256 bytes)',
-      });
-    case 401:
-      return new StorageError({
-        ...base,
-        code: 'Unauthenticated',
-        message:
-          context.target === 'auth'
-            ? 'the identity service rejected the credentials'
-            : 'Swift rejected the token',
-        hint: `check ${keys}; a token given as OS_AUTH_TOKEN may have expired`,
-      });
-    case 403:
-      return new StorageError({
-        ...base,
-        code: 'PermissionDenied',
-        subject: subjectOf(context.target),
-        message: `access to ${what(context)} is denied`,
-        hint: 'give the user a role that may read and write the container (e.g. member/_member_ on the project, or a container ACL)',
-      });
-    case 404:
-      if (context.target === 'auth') {
-        return new StorageError({
-          ...base,
-          code: 'InvalidConfig',
-          message: 'the auth URL does not serve the expected authentication API (HTTP 404)',
-          hint: 'check ST_AUTH (v1, usually ending in /auth/v1.0) or OS_AUTH_URL (Keystone, usually ending in /v3 or /v2.0)',
-        });
-      }
-      return new StorageError({
-        ...base,
-        code: 'NotFound',
-        subject: subjectOf(context.target),
-        message: `${what(context)} does not exist`,
-        hint:
-          context.target === 'container'
-            ? 'create the container, or run initialize with options.createBucket'
-            : context.target === 'account'
-              ? 'check OS_STORAGE_URL (or the object-store endpoint in the catalog)'
-              : undefined,
-      });
-    case 408:
-      return new StorageError({
-        ...base,
-        code: 'Timeout',
-        message: `${what(context)}: the server timed out reading the request (HTTP 408)`,
-      });
-    case 409:
-      return new StorageError({
-        ...base,
-        code: 'PreconditionFailed',
-        message: `${what(context)}: conflict (HTTP 409)`,
-      });
-    case 412:
-      return new StorageError({
-        ...base,
-        code: 'PreconditionFailed',
-        subject: subjectOf(context.target),
-        message: `${what(context)} already exists`,
-      });
-    case 413:
-      return new StorageError({
-        ...base,
-        code: 'QuotaExceeded',
-        message: `${what(context)}: the account or container quota is exhausted, or the object is too large (HTTP 413)`,
-        hint: 'raise the Swift quota or free space',
-      });
-    case 422:
-      return new StorageError({
-        ...base,
-        code: 'Unavailable',
-        message: `${what(context)}: the content did not match its checksum in transit (HTTP 422)`,
-        retryable: true,
-      });
-    case 429:
-    case 498:
-      return new StorageError({
-        ...base,
-        code: 'RateLimited',
-        message: `Swift is rate limiting requests (HTTP ${status})`,
-      });
-    case 501:
-      return new StorageError({
-        ...base,
-        code: 'Unimplemented',
-        message: `${what(context)}: the server does not implement this request (HTTP 501)`,
-      });
-    default:
-      if (status === 507 || (status >= 500 && status <= 599)) {
-        return new StorageError({
-          ...base,
-          code: 'Unavailable',
-          message: `${context.target === 'auth' ? 'the identity service' : 'Swift'} is not available right now (HTTP ${status})`,
-          hint: status === 507 ? 'the storage nodes are out of space' : undefined,
-        });
-      }
-      return new StorageError({
-        ...base,
-        code: 'Unknown',
-        message: `${what(context)}: unexpected HTTP ${status}`,
-      });
-  }
-}
-
-/** A failure with no HTTP answer (DNS, TCP, TLS, deadline) or anything unexpected, never with its text. */
-export function swiftFailure(error: unknown, context: SwiftErrorContext): StorageError {
-  if (error instanceof StorageError) return error;
-  const transport = classifyTransportError(error);
-  const base = { provider: SWIFT_PROVIDER, operation: context.operation, key: context.key, cause: error };
-  if (transport) return new StorageError({ ...base, ...transport });
-  return new StorageError({
-    ...base,
-    code: 'Unknown',
-    message: `unexpected failure talking to ${what(context)}`,
-  });
 }
 
 /**
- * Whether an answer is a passing failure worth another attempt (retry.ts): 408, 422 (content damaged in
- * transit), 429/498 (rate limited, not acted on) and 5xx except 501 (not implemented) and 507 (out of
- * space), with the Retry-After Swift or a proxy in front of it sent.
+ * Any failure of a Swift or identity request as a StorageError: an answer (`HttpResponse`, or `{ status }`
+ * a bulk answer named) by its status, anything else (DNS, TCP, TLS, deadline) by the transport reading.
  */
+export function swiftError(failure: unknown, context: SwiftErrorContext): StorageError {
+  if (!isHttpAnswer(failure)) return httpTransportError(failure, httpContext({ ...context, cause: failure }));
+  const http = httpContext(context);
+  switch (failure.status) {
+    case 404:
+      if (context.target !== 'auth') break;
+      return httpStatusError(
+        404,
+        { ...http, hints: { InvalidConfig: AUTH_URL_HINT } },
+        {
+          code: 'InvalidConfig',
+          message: 'the auth URL does not serve the expected authentication API (HTTP 404)',
+        },
+      );
+    case CHECKSUM_MISMATCH:
+      return httpStatusError(CHECKSUM_MISMATCH, http, {
+        code: 'Unavailable',
+        message: `${http.what}: the content did not match its checksum in transit (HTTP 422)`,
+        retryable: true,
+      });
+    case SWIFT_RATE_LIMITED:
+      return httpStatusError(SWIFT_RATE_LIMITED, http, {
+        code: 'RateLimited',
+        message: `Swift is rate limiting requests (HTTP ${SWIFT_RATE_LIMITED})`,
+      });
+  }
+  return httpStatusError(failure.status, http);
+}
+
+/** Passing failures worth another attempt (retry.ts): the shared ones, 422 (damaged in transit) and 498. */
 export function swiftRetryVerdict(
   response: Pick<HttpResponse, 'status' | 'header'>,
 ): { retryAfterMs?: number; notProcessed?: boolean } | undefined {
-  const { status } = response;
-  const passing =
-    status === 408 ||
-    status === 422 ||
-    status === 429 ||
-    status === 498 ||
-    (status >= 500 && status <= 599 && status !== 501 && status !== 507);
-  if (!passing) return undefined;
-  const retryAfterMs = parseRetryAfter(response.header('retry-after'));
-  return {
-    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-    notProcessed: status === 429 || status === 498,
-  };
+  return httpRetryVerdict(response, {
+    passing: [CHECKSUM_MISMATCH, SWIFT_RATE_LIMITED],
+    notProcessed: [SWIFT_RATE_LIMITED],
+  });
 }

@@ -37,15 +37,18 @@ import type {
 } from '../object-store.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
 import { createExclusively, isClaimKey, type ExclusiveCreateIo } from '../exclusive-create.js';
-import {
-  sendRequest,
-  type HttpClientOptions,
-  type HttpRequest,
-  type HttpResponse,
-} from '../../net/http-client.js';
+import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
 import { retrying } from '../../runtime/retry.js';
+import {
+  bodyBytes,
+  isDeleted,
+  isSuccess,
+  notFoundSubject,
+  presenceOf,
+  type HttpCall,
+} from '../http-status.js';
 import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './auth.js';
-import { SWIFT_PROVIDER, swiftError, swiftFailure, swiftRetryVerdict, type SwiftTarget } from './errors.js';
+import { SWIFT_PROVIDER, swiftError, swiftRetryVerdict, type SwiftTarget } from './errors.js';
 import type { StoreContext } from '../object-store.js';
 
 const DEFAULT_PAGE = 1000;
@@ -93,18 +96,8 @@ function parseDate(value: string | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-interface SwiftCall {
-  operation: StorageOperation;
-  target: SwiftTarget;
-  method: HttpRequest['method'];
-  /** Path below the storage URL, already encoded (`container/key`), or `` for the account. */
-  path: string;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-  body?: Uint8Array | string;
-  key?: string;
-  signal?: AbortSignal;
-}
+/** Paths are below the storage URL, already encoded (`container/key`), or `` for the account. */
+type SwiftCall = HttpCall<SwiftTarget>;
 
 export class SwiftStore implements ObjectStore {
   readonly provider = SWIFT_PROVIDER;
@@ -195,13 +188,13 @@ export class SwiftStore implements ObjectStore {
               this.#http,
             );
           } catch (error) {
-            throw swiftFailure(error, context);
+            throw swiftError(error, context);
           }
           if (response.status === 401 && renewal === 0 && this.#auth.plan.renewable) {
             await this.#auth.invalidate(session);
             continue;
           }
-          if (call.path !== '' && response.status >= 200 && response.status < 300) this.#containerSeen = true;
+          if (call.path !== '' && isSuccess(response.status)) this.#containerSeen = true;
           return response;
         }
       },
@@ -210,7 +203,7 @@ export class SwiftStore implements ObjectStore {
   }
 
   #fail(response: HttpResponse, call: Pick<SwiftCall, 'operation' | 'target' | 'key'>): StorageError {
-    return swiftError(response.status, {
+    return swiftError(response, {
       operation: call.operation,
       target: call.target,
       key: call.key,
@@ -227,8 +220,8 @@ export class SwiftStore implements ObjectStore {
     signal?: AbortSignal,
   ): Promise<StorageError> {
     if (!this.#containerSeen && this.#listings.size > 0) await Promise.allSettled([...this.#listings]);
-    const exists = this.#containerSeen || (await this.bucketExists({ signal }).catch(() => true));
-    return this.#fail(response, { operation, target: exists ? 'object' : 'container', key });
+    const subject = await notFoundSubject(this.#containerSeen, () => this.bucketExists({ signal }));
+    return this.#fail(response, { operation, target: subject === 'object' ? 'object' : 'container', key });
   }
 
   async bucketExists(options: CallOptions = {}): Promise<boolean> {
@@ -240,9 +233,9 @@ export class SwiftStore implements ObjectStore {
       signal: options.signal,
     } as const;
     const response = await this.#send(call);
-    if (response.status === 404) return false;
-    if (response.status >= 200 && response.status < 300) return true;
-    throw this.#fail(response, call);
+    const present = presenceOf(response);
+    if (present === undefined) throw this.#fail(response, call);
+    return present;
   }
 
   async createBucket(options: CallOptions = {}): Promise<void> {
@@ -273,7 +266,7 @@ export class SwiftStore implements ObjectStore {
     } as const;
     const response = await this.#send(call);
     if (response.status === 404) throw await this.#notFound(response, 'stat', key, options.signal);
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
     return this.#info(key, response);
   }
 
@@ -300,8 +293,8 @@ export class SwiftStore implements ObjectStore {
     } as const;
     const response = await this.#send(call);
     if (response.status === 404) throw await this.#notFound(response, 'get', key, options.signal);
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
-    return new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
+    return bodyBytes(response);
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
@@ -351,7 +344,7 @@ export class SwiftStore implements ObjectStore {
       if (stored?.etag === md5)
         return { etag: md5, ...(hexToBase64(md5) ? { contentMd5: hexToBase64(md5) } : {}) };
     }
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
     const etag = response.header('etag')?.replace(/"/g, '');
     return { ...(etag ? { etag } : {}), ...(hexToBase64(etag) ? { contentMd5: hexToBase64(etag) } : {}) };
   }
@@ -407,7 +400,7 @@ export class SwiftStore implements ObjectStore {
     const sent = this.#send(call);
     this.#listings.add(sent);
     const response = await sent.finally(() => this.#listings.delete(sent));
-    if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#fail(response, call);
     let entries: z.output<typeof listingSchema>;
     try {
       entries =
@@ -458,7 +451,7 @@ export class SwiftStore implements ObjectStore {
       signal: options.signal,
     } as const;
     const response = await this.#send(call);
-    if (response.status === 404 || (response.status >= 200 && response.status < 300)) return;
+    if (isDeleted(response)) return;
     throw this.#fail(response, call);
   }
 
@@ -509,7 +502,7 @@ export class SwiftStore implements ObjectStore {
         signal: options.signal,
       } as const;
       const response = await this.#send(call);
-      if (response.status < 200 || response.status >= 300) throw this.#fail(response, call);
+      if (!isSuccess(response.status)) throw this.#fail(response, call);
       const result = bulkDeleteSchema.safeParse(JSON.parse(response.body.toString('utf8') || 'null'));
       if (!result.success)
         throw new StorageError({
@@ -525,13 +518,16 @@ export class SwiftStore implements ObjectStore {
         const status = Number.parseInt(failed[0]?.[1] ?? result.data['Response Status'], 10);
         const first = failed[0]?.[0];
         const key = first ? decodeURIComponent(first.replace(/^\/[^/]+\//, '')) : undefined;
-        throw swiftError(Number.isFinite(status) ? status : 500, {
-          operation: 'delete',
-          target: status === 404 ? 'container' : 'object',
-          key,
-          container: this.#container,
-          credentialKeys: this.#auth.plan.credentialKeys,
-        });
+        throw swiftError(
+          { status: Number.isFinite(status) ? status : 500 },
+          {
+            operation: 'delete',
+            target: status === 404 ? 'container' : 'object',
+            key,
+            container: this.#container,
+            credentialKeys: this.#auth.plan.credentialKeys,
+          },
+        );
       }
     }
   }
