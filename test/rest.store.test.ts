@@ -64,7 +64,10 @@ describeObjectStore(
       pagination: 'the protocol has no pages; the adapter pages a type listing itself (tested below)',
       pageLimit:
         'the protocol lists whole restic type directories, not a prefix of the case’s own keys (limited pages of a type listing are tested below)',
-      nestedDelimiter: 'restic’s layout is one level of type directories (data/ one more), folded listings are tested below',
+      pageLimitFolded:
+        'the protocol lists whole restic type directories, not a prefix of the case’s own keys (folded, paged type listings are tested below)',
+      nestedDelimiter:
+        'restic’s layout is one level of type directories (data/ one more), folded listings are tested below',
       weirdKeys: 'every key is a restic file name: a type directory and a hex id',
     },
   },
