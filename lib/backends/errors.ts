@@ -217,3 +217,20 @@ export function unknownError(
     cause: error,
   });
 }
+
+/** A NotFound about the object itself, not about its bucket. */
+export function isMissingObject(error: unknown): boolean {
+  return isStorageError(error, 'NotFound') && error.subject === 'object';
+}
+
+/**
+ * Runs the delete of one object, counting an object that is not there as deleted (ObjectStore.delete is
+ * idempotent: a retried or concurrent delete removed it). A missing bucket is still a failure.
+ */
+export async function deleteIdempotently(deletion: () => Promise<unknown>): Promise<void> {
+  try {
+    await deletion();
+  } catch (error) {
+    if (!isMissingObject(error)) throw error;
+  }
+}

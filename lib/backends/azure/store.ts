@@ -29,7 +29,7 @@ import {
 } from '@azure/storage-blob';
 import type { AzureBackend } from '../../config/backend.js';
 import { settleAll } from '../../runtime/concurrency.js';
-import { StorageError, type StorageOperation } from '../errors.js';
+import { deleteIdempotently, StorageError, type StorageOperation } from '../errors.js';
 import type {
   CallOptions,
   ListOptions,
@@ -243,14 +243,11 @@ export class AzureStore implements ObjectStore {
   }
 
   async delete(key: string, options: CallOptions = {}): Promise<void> {
-    try {
-      await this.#call('delete', key, options.signal, () =>
+    await deleteIdempotently(() =>
+      this.#call('delete', key, options.signal, () =>
         this.#container.getBlobClient(key).delete({ abortSignal: options.signal }),
-      );
-    } catch (error) {
-      if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object') return;
-      throw error;
-    }
+      ),
+    );
   }
 
   async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {

@@ -7,7 +7,7 @@
  *   b2_list_buckets for it: restic#1907, rclone#2923); an unrestricted key lists with a bucketName
  *   filter. A key restricted to another bucket or prefix than the config names is PermissionDenied
  *   with a hint naming what it allows.
- * - The token is reused while the function is warm (lib/backends/b2/auth.ts) and the key authorized
+ * - The token is reused while the function is warm (auth.ts) and the key authorized
  *   again once when B2 answers expired_auth_token.
  * - `maxConnections` (default 5, `capabilities.connections`) bounds the calls in flight, applied where
  *   the store is opened (../connection-limit.ts).
@@ -19,7 +19,7 @@
  * - B2 verifies the SHA-1 sent with each upload and answers with it: `put` returns it as `contentSha1`
  *   (`putReturnsChecksum`), so check's write probe needs no read-back.
  * - Round trips (bench/RESULTS.md): the bucket id and a pool of upload URLs are kept beside the token
- *   while warm (b2-auth.ts), and a name this store uploaded is deleted by the file ids its uploads
+ *   while warm (caches.ts), and a name this store uploaded is deleted by the file ids its uploads
  *   returned, without listing its versions. A warm check is a PUT then a DELETE.
  *
  * `backblaze-b2` keeps one axios instance module-wide (each `new B2()` replaces it), so this adapter
@@ -36,21 +36,29 @@ import type { B2Backend } from '../../config/backend.js';
 import {
   authorization,
   authorizeUrlFor,
-  cachedBucketId,
   credentialIdentity,
   describeAllowed,
+  scopeProblem,
+  type B2Authorization,
+} from './auth.js';
+import {
+  cachedBucketId,
   forgetBucketId,
-  rememberBounded,
   rememberBucketId,
   returnUploadTarget,
-  scopeProblem,
   takeUploadTarget,
-  type B2Authorization,
   type UploadTarget,
-} from './auth.js';
+} from './caches.js';
 import { b2FailureOf, b2RetryAfterOf, b2Error, type B2ErrorContext } from './errors.js';
 import { settleAll } from '../../runtime/concurrency.js';
-import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
+import { rememberBounded } from '../../runtime/memo.js';
+import {
+  alreadyExists,
+  deleteIdempotently,
+  isMissingObject,
+  StorageError,
+  type StorageOperation,
+} from '../errors.js';
 import type {
   CallOptions,
   ListOptions,
@@ -117,7 +125,7 @@ export class B2Store implements ObjectStore {
   readonly #keyId: string;
   readonly #key: string;
   readonly #authorizeUrl: string;
-  /** Keys the caches in b2-auth.ts (bucket ids, upload URLs); a hash, no key material. */
+  /** Keys the caches in caches.ts (bucket ids, upload URLs); a hash, no key material. */
   readonly #identity: string;
   #lookup: Promise<string | undefined> | undefined;
   /** File ids of the versions this store uploaded, per name, oldest first: delete needs no listing. */
@@ -577,8 +585,7 @@ export class B2Store implements ObjectStore {
       );
     } catch (error) {
       // Gone already: a retried delete whose first attempt removed it (its answer lost).
-      if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object')
-        throw alreadyExists(PROVIDER, { key });
+      if (isMissingObject(error)) throw alreadyExists(PROVIDER, { key });
       const cause = error as StorageError;
       throw new StorageError({
         code: cause.code,
@@ -687,18 +694,15 @@ export class B2Store implements ObjectStore {
   }
 
   async #deleteVersion(key: string, fileId: string, signal: AbortSignal | undefined): Promise<void> {
-    try {
-      await this.#call(
+    // A version removed meanwhile by someone else is deleted all the same.
+    await deleteIdempotently(() =>
+      this.#call(
         'delete',
         signal,
         (client, axios) => client.deleteFileVersion({ fileId, fileName: key, axios }),
         { key },
-      );
-    } catch (error) {
-      // Removed meanwhile by someone else: delete is idempotent.
-      if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object') return;
-      throw error;
-    }
+      ),
+    );
   }
 
   async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {

@@ -27,7 +27,7 @@
  */
 import { z } from 'zod';
 import { mapLimit } from '../../runtime/concurrency.js';
-import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
+import { alreadyExists, isMissingObject, StorageError, type StorageOperation } from '../errors.js';
 import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
 import type {
   CallOptions,
@@ -220,8 +220,7 @@ export class RestStore implements ObjectStore {
       const there = await this.stat(key, { signal: options.signal }).then(
         () => true,
         (error: unknown) => {
-          if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object')
-            return false;
+          if (isMissingObject(error)) return false;
           throw error;
         },
       );
@@ -357,7 +356,7 @@ export class RestStore implements ObjectStore {
     try {
       return [await this.stat(CONFIG_KEY, { signal })];
     } catch (error) {
-      if (error instanceof StorageError && error.code === 'NotFound' && error.subject === 'object') return [];
+      if (isMissingObject(error)) return [];
       throw error;
     }
   }

@@ -52,6 +52,7 @@ import type {
   PutResult,
   StoreCapabilities,
 } from '../object-store.js';
+import { rememberBounded } from '../../runtime/memo.js';
 import { retrying } from '../../runtime/retry.js';
 import { StorageError, type StorageOperation } from '../errors.js';
 import { joinKey, md5HexToBase64 } from '../object-store.js';
@@ -162,9 +163,7 @@ function sharedClient(settings: S3StoreSettings, region: string): S3Client {
     pool.key,
   ]);
   let client = clientsByKey.get(key);
-  if (client) {
-    clientsByKey.delete(key);
-  } else {
+  if (!client) {
     client = new S3Client({
       region,
       endpoint: endpoint.url,
@@ -184,12 +183,8 @@ function sharedClient(settings: S3StoreSettings, region: string): S3Client {
       },
     });
   }
-  clientsByKey.set(key, client);
-  // Never destroyed: destroying a client destroys the shared agents it was given.
-  for (const oldest of clientsByKey.keys()) {
-    if (clientsByKey.size <= MAX_CACHED_CLIENTS) break;
-    clientsByKey.delete(oldest);
-  }
+  // Most recently used last. An evicted client is never destroyed: that would destroy the shared agents.
+  rememberBounded(clientsByKey, key, client, MAX_CACHED_CLIENTS);
   return client;
 }
 

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { SecretBag } from '../../credentials/secret.js';
 import { StorageError } from '../errors.js';
 import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
+import { SharedPromises } from '../../runtime/memo.js';
 import { retrying } from '../../runtime/retry.js';
 import { SWIFT_PROVIDER, swiftError, swiftRetryVerdict } from './errors.js';
 
@@ -585,7 +586,7 @@ function keystonePlan(
 const EXPIRY_MARGIN_MS = 60_000;
 
 /** Module-wide: one login per identity for the life of the warm function. Keyed by a digest, never a value. */
-const sessions = new Map<string, Promise<SwiftSession>>();
+const sessions = new SharedPromises<string, SwiftSession>();
 
 /** Hands out a cached session for a plan, logging in once when there is none (or it is about to expire). */
 export class SwiftAuthenticator {
@@ -599,31 +600,26 @@ export class SwiftAuthenticator {
 
   async session(signal?: AbortSignal): Promise<SwiftSession> {
     const key = this.plan.cacheKey;
-    const cached = sessions.get(key);
+    const cached = sessions.peek(key);
     if (cached) {
-      const session = await cached.catch(() => undefined);
+      const session = await cached.promise.catch(() => undefined);
       if (session && (session.expiresAt === undefined || session.expiresAt - EXPIRY_MARGIN_MS > Date.now()))
         return session;
-      if (sessions.get(key) === cached) sessions.delete(key);
+      sessions.forget(key, cached);
       // Another caller may already have started a new login.
-      const current = sessions.get(key);
-      if (current) return current;
+      const current = sessions.peek(key);
+      if (current) return current.promise;
     }
-    const login = this.plan.login(signal, this.#http);
-    sessions.set(key, login);
-    login.catch(() => {
-      if (sessions.get(key) === login) sessions.delete(key);
-    });
-    return login;
+    return sessions.start(key, () => this.plan.login(signal, this.#http));
   }
 
   /** Drops a session Swift refused, unless a newer one has replaced it already. */
   async invalidate(session: SwiftSession): Promise<void> {
     const key = this.plan.cacheKey;
-    const cached = sessions.get(key);
+    const cached = sessions.peek(key);
     if (!cached) return;
-    const current = await cached.catch(() => undefined);
-    if (current?.token === session.token && sessions.get(key) === cached) sessions.delete(key);
+    const current = await cached.promise.catch(() => undefined);
+    if (current?.token === session.token) sessions.forget(key, cached);
   }
 }
 
