@@ -5,7 +5,9 @@
  * use only. Resolved bags are cached for the warm function (CREDENTIALS_CACHE_SECONDS, default 300), so a
  * fleet run reads each secret once. Errors name the reference and the AWS error's name, never a value.
  */
+import { deploymentRequestHandler } from '../net/deployment-agents.js';
 import { functionRegion } from '../runtime/aws-region.js';
+import { SharedPromises } from '../runtime/memo.js';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
@@ -23,14 +25,16 @@ let ssm: Promise<SSMClient> | undefined;
 
 function secretsManagerClient(): Promise<SecretsManagerClient> {
   secretsManager ??= import('@aws-sdk/client-secrets-manager').then(
-    ({ SecretsManagerClient: Client }) => new Client({ region: functionRegion() }),
+    ({ SecretsManagerClient: Client }) =>
+      new Client({ region: functionRegion(), requestHandler: deploymentRequestHandler() }),
   );
   return secretsManager;
 }
 
 function ssmClient(): Promise<SSMClient> {
   ssm ??= import('@aws-sdk/client-ssm').then(
-    ({ SSMClient: Client }) => new Client({ region: functionRegion() }),
+    ({ SSMClient: Client }) =>
+      new Client({ region: functionRegion(), requestHandler: deploymentRequestHandler() }),
   );
   return ssm;
 }
@@ -156,12 +160,8 @@ export async function readSsmParameter(
   }
 }
 
-interface CacheEntry {
-  expires: number;
-  bag: Promise<SecretBag>;
-}
-
-const cache = new Map<string, CacheEntry>();
+/** Bags per reference while warm (CREDENTIALS_CACHE_SECONDS). */
+const cache = new SharedPromises<string, SecretBag>();
 
 function cacheMs(): number {
   const seconds = Number(process.env.CREDENTIALS_CACHE_SECONDS ?? DEFAULT_CACHE_SECONDS);
@@ -170,14 +170,9 @@ function cacheMs(): number {
 
 /** Concurrent lookups of one reference share one call; failures are not cached. */
 function cached(reference: string, load: () => Promise<SecretBag>): Promise<SecretBag> {
-  const hit = cache.get(reference);
-  if (hit && hit.expires > Date.now()) return hit.bag;
-  const bag = load();
-  cache.set(reference, { expires: Date.now() + cacheMs(), bag });
-  bag.catch(() => {
-    if (cache.get(reference)?.bag === bag) cache.delete(reference);
-  });
-  return bag;
+  const hit = cache.peek(reference);
+  if (hit && hit.startedAt + cacheMs() > Date.now()) return hit.promise;
+  return cache.start(reference, load);
 }
 
 /** Forgets every cached bag (tests; a rotation could call it too). */

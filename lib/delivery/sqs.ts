@@ -7,11 +7,13 @@
  * A queue a request named (lib/delivery/targets.ts decides which it may name) is sent to by a client
  * whose agents pass the endpoint guard: the SDK signs with the function's own role and sends its
  * session token to the queue URL's host, so no spelling of loopback, unspecified or metadata addresses
- * may be that host unless the deployment allows the class. The deployment's own queue keeps a plain
- * client (an SQS interface endpoint in the VPC resolves to private addresses).
+ * may be that host unless the deployment allows the class. The deployment's own queue goes through the
+ * deployment's agents (lib/net/deployment-agents.ts), outside the endpoint rules: an SQS interface
+ * endpoint in the VPC resolves to private addresses.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { deploymentRequestHandler } from '../net/deployment-agents.js';
 import { endpointRefusalOf, guardAgent } from '../net/endpoint-guard.js';
 import { functionRegion } from '../runtime/aws-region.js';
 import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
@@ -68,14 +70,13 @@ function sqsClient(region: string, origin: QueueOrigin): Promise<SQSClient> {
       ({ SQSClient: Client }) =>
         new Client({
           region,
-          ...(origin === 'request'
-            ? {
-                requestHandler: {
+          requestHandler:
+            origin === 'request'
+              ? {
                   httpAgent: guardAgent(new HttpAgent({ keepAlive: true }), 'address'),
                   httpsAgent: guardAgent(new HttpsAgent({ keepAlive: true }), 'address'),
-                },
-              }
-            : {}),
+                }
+              : deploymentRequestHandler(),
         }),
     );
     clients.set(key, client);

@@ -5,6 +5,7 @@
  * own with the request's parser (lib/config/manifests.ts), so one bad item becomes one invalid entry
  * and never hides the others.
  */
+import { deploymentRequestHandler } from '../net/deployment-agents.js';
 import { functionRegion } from '../runtime/aws-region.js';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -61,6 +62,8 @@ async function readS3(source: string, signal?: AbortSignal): Promise<string> {
     forcePathStyle: custom,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The deployment's own bucket: its transport is the deployment's, not a storage's (deployment-agents.ts).
+    requestHandler: deploymentRequestHandler(),
   });
   try {
     const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {

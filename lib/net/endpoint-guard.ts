@@ -24,6 +24,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { BlockList, isIP, type NetConnectOpts } from 'node:net';
 import { matchesPattern } from '../trust/patterns.js';
+import { rememberBounded } from '../runtime/memo.js';
 
 /** What an address is, for the policy and for messages. */
 export type AddressClass =
@@ -276,12 +277,7 @@ const recentRefusals = new Map<string, EndpointRefusedError>();
 const RECENT_REFUSALS = 64;
 
 function rememberRefusal(refusal: EndpointRefusedError): void {
-  recentRefusals.delete(refusal.message);
-  recentRefusals.set(refusal.message, refusal);
-  if (recentRefusals.size > RECENT_REFUSALS) {
-    const oldest = recentRefusals.keys().next().value;
-    if (oldest !== undefined) recentRefusals.delete(oldest);
-  }
+  rememberBounded(recentRefusals, refusal.message, refusal, RECENT_REFUSALS);
 }
 
 /** A connection the guard refused, as Node errors look (a `code`), so every SDK passes it through. */
@@ -465,6 +461,23 @@ export function guardAgent<A extends HttpAgent>(agent: A, reach: GuardReach = 's
   return agent;
 }
 
+/** Node's own connect functions, taken before any guard can wrap the Agent prototypes. */
+const unguardedConnect = {
+  http: (HttpAgent.prototype as unknown as Guardable).createConnection,
+  https: (HttpsAgent.prototype as unknown as Guardable).createConnection,
+};
+
+/**
+ * Gives one agent Node's own, unguarded connect, so guardGlobalAgents() (which wraps the prototypes)
+ * does not reach it. Only for the deployment's own clients (net/deployment-agents.ts), whose hosts the
+ * deployment configured and no caller can name; never for a storage or caller-named endpoint.
+ */
+export function exemptFromGuard<A extends HttpAgent>(agent: A): A {
+  (agent as unknown as Guardable).createConnection =
+    agent instanceof HttpsAgent ? unguardedConnect.https : unguardedConnect.http;
+  return agent;
+}
+
 let storageAgentPair: { http: HttpAgent; https: HttpsAgent } | undefined;
 
 /**
@@ -482,11 +495,12 @@ export function storageAgents(): { http: HttpAgent; https: HttpsAgent } {
 /**
  * Guards every http(s).Agent in the process, present and future, through the Agent prototypes: for
  * SDKs that build their own agents out of reach (the GCS client's keep-alive pool, its token
- * requests). By address only: the same default agents carry the deployment's own AWS calls (Secrets
- * Manager, SSM, its queue), which no host list of storage endpoints may break; the GCS endpoint is
- * checked against the host list up front (`checkEndpoint`), and its token URL is the SDK's own.
- * Agents given their own `createConnection` keep it; `fetch` has its own dispatcher
- * (guarded-fetch.ts). Idempotent.
+ * requests). By address only: the GCS endpoint is checked against the host list up front
+ * (`checkEndpoint`), and its token URL is the SDK's own. The deployment's own AWS calls (Secrets
+ * Manager, SSM, the fleet manifest, its queue) do not go through these: they have their own agents,
+ * exempt (deployment-agents.ts), so a VPC interface endpoint on private addresses still works. Agents
+ * given their own `createConnection` keep it; `fetch` has its own dispatcher (guarded-fetch.ts).
+ * Idempotent.
  */
 export function guardGlobalAgents(): void {
   guard(HttpAgent.prototype as unknown as Guardable, 'address');
