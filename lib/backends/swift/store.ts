@@ -1,7 +1,7 @@
 /**
  * OpenStack Swift backend (Stash's `swift {container, prefix}`), on Swift's documented object-storage
  * REST API with Node's own HTTP client; authentication (v1, Keystone v2/v3, application credentials,
- * a ready token) lives in swift-auth.ts and its errors in swift-errors.ts. Why not
+ * a ready token) lives in auth.ts and its errors in errors.ts. Why not
  * openstack-swift-client: it depends on the deprecated `request`, whose pinned `form-data` has a
  * critical advisory with no fix in range (docs/swift.md).
  *
