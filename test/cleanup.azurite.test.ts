@@ -23,7 +23,8 @@ import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 
-const azurite = serverInfo('azurite');
+// Thousands of blobs: their own azurite, so other suites' calls never queue behind them.
+const azurite = serverInfo('azurite-bulk');
 const account = azurite.accountName as string;
 const container = `cleanup-${randomUUID().slice(0, 8)}`;
 const { handler } = await import('../functions/cleanup.js');

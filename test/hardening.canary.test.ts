@@ -36,6 +36,10 @@ process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
 // The deployment's template, for the fleet's secretName lookups; read at cold start.
 const fleetSecrets = await secretsRoot('leak-fleet');
 process.env.CREDENTIALS_SOURCE = fleetSecrets.source;
+// What is under test is what leaves the process, not speed: on a loaded machine every call gets the
+// invocation's whole time (INVOCATION_MS) instead of the default 25 s bound.
+process.env.DEFAULT_TIMEOUT_SECONDS = '85';
+const INVOCATION_MS = 90_000;
 
 const handlers = {
   initialize: (await import('../functions/initialize.js')).handler,
@@ -104,7 +108,7 @@ async function invoke(op: OpName, body: Record<string, unknown>, via: Via, label
   if (via === 'http') {
     const response = (await handlers[op](
       httpEvent(withoutSigningSecret(withNotify), `/v1/${op}`) as never,
-      lambdaContext(25_000),
+      lambdaContext(INVOCATION_MS),
     ).catch((error: unknown) => thrown(where, error))) as {
       statusCode: number;
       headers?: unknown;
@@ -113,7 +117,7 @@ async function invoke(op: OpName, body: Record<string, unknown>, via: Via, label
     expectNoLeak(`${where} response`, JSON.stringify(response));
     outcome = { ...(JSON.parse(response.body) as Outcome), statusCode: response.statusCode };
   } else {
-    outcome = (await handlers[op](withNotify as never, lambdaContext(25_000)).catch((error: unknown) =>
+    outcome = (await handlers[op](withNotify as never, lambdaContext(INVOCATION_MS)).catch((error: unknown) =>
       thrown(where, error),
     )) as Outcome;
     expectNoLeak(`${where} result`, `${JSON.stringify(outcome)}\n${inspect(outcome, { depth: 20 })}`);
@@ -421,132 +425,143 @@ describe.concurrent.each(TARGETS.map((target) => [target.provider, target] as co
   (provider, target) => {
     const plan = PLANS[provider];
 
-    it('success: initialize, check, inventory, cleanup (direct and HTTP) leak nothing', async () => {
-      const location = freshLocation(`leak-${provider}`);
-      const secrets = await plan.success();
-      const label = `${provider} success`;
-      for (const via of VIAS) {
-        const initialized = await invoke(
-          'initialize',
-          await requestFor(target, location, secrets, { createBucket: true, repositories, kdf }),
-          via,
-          label,
-        );
-        expect(initialized.status?.phase, JSON.stringify(initialized.status)).toBe('Ready');
-        expectDelivered(initialized, `${label} initialize`);
-        const checked = await invoke(
-          'check',
-          await requestFor(target, location, secrets, { repositories, inventory: true }),
-          via,
-          label,
-        );
-        expect(checked.status?.phase, JSON.stringify(checked.status)).toBe('Ready');
-        expectDelivered(checked, `${label} check`);
-        const inventoried = await invoke(
-          'inventory',
-          await requestFor(target, location, secrets),
-          via,
-          label,
-        );
-        expect(inventoried.status?.phase, JSON.stringify(inventoried.status)).toBe('Ready');
-        expectDelivered(inventoried, `${label} inventory`);
-      }
-      // The wrong repository password (a canary too) on the repository just written.
-      const wrongPassword = { ...secrets, RESTIC_PASSWORD: canaries.make(provider, 'WRONG_RESTIC_PASSWORD') };
-      for (const via of VIAS) {
-        const checked = await invoke(
-          'check',
-          await requestFor(target, location, wrongPassword, { repositories }),
-          via,
-          `${provider} wrong restic password`,
-        );
-        const status = checked.status as
-          { repositories?: { conditions: { reason: string }[] }[] } | undefined;
-        const repository = status?.repositories?.[0];
-        expect(
-          repository?.conditions.map((c) => c.reason),
-          JSON.stringify(checked.status),
-        ).toContain('WrongPassword');
-        expectDelivered(checked, `${provider} wrong restic password check`);
-      }
-      for (const via of VIAS) {
-        const cleaned = await invoke(
-          'cleanup',
-          await requestFor(target, location, secrets, { confirm: `${location.bucket}/${location.prefix}` }),
-          via,
-          label,
-        );
-        if (provider === 'b2') {
-          // Stash forbids wiping a b2 storage: refused before anything runs.
-          expect(cleaned.statusCode ?? 403).toBe(403);
-        } else {
-          expect(cleaned.status?.phase, JSON.stringify(cleaned.status)).toBe('Ready');
-          expectDelivered(cleaned, `${label} cleanup`);
-        }
-      }
-    });
-
-    it('wrong key (the canary is the key): every function, direct and HTTP, leaks nothing', async () => {
-      const location = freshLocation(`leak-${provider}-key`);
-      for (const wrong of await plan.wrongKeys()) {
-        // The repository password is in play on the failure paths too.
-        const variant = {
-          ...wrong,
-          secrets: { ...wrong.secrets, RESTIC_PASSWORD: canaries.make(provider, 'RESTIC_PASSWORD') },
-        };
-        const label = `${provider} wrong ${variant.label}`;
+    it(
+      'success: initialize, check, inventory, cleanup (direct and HTTP) leak nothing',
+      { timeout: 300_000 },
+      async () => {
+        const location = freshLocation(`leak-${provider}`);
+        const secrets = await plan.success();
+        const label = `${provider} success`;
         for (const via of VIAS) {
-          for (const op of ['initialize', 'check'] as const) {
-            const outcome = await invoke(
-              op,
-              await requestFor(
-                target,
-                location,
-                variant.secrets,
-                {
-                  ...(op === 'initialize' ? { createBucket: true, repositories, kdf } : {}),
-                  ...variant.options,
-                },
-                variant.base,
-              ),
-              via,
-              label,
-            );
-            expect(outcome.status?.phase, `${label} ${op}`).toBe('NotReady');
-            expect(
-              reasons(outcome).some((reason) => FAILED.includes(reason)),
-              `${label} ${op}: ${JSON.stringify(outcome.status)}`,
-            ).toBe(true);
-            expectDelivered(outcome, `${label} ${op}`);
+          const initialized = await invoke(
+            'initialize',
+            await requestFor(target, location, secrets, { createBucket: true, repositories, kdf }),
+            via,
+            label,
+          );
+          expect(initialized.status?.phase, JSON.stringify(initialized.status)).toBe('Ready');
+          expectDelivered(initialized, `${label} initialize`);
+          const checked = await invoke(
+            'check',
+            await requestFor(target, location, secrets, { repositories, inventory: true }),
+            via,
+            label,
+          );
+          expect(checked.status?.phase, JSON.stringify(checked.status)).toBe('Ready');
+          expectDelivered(checked, `${label} check`);
+          const inventoried = await invoke(
+            'inventory',
+            await requestFor(target, location, secrets),
+            via,
+            label,
+          );
+          expect(inventoried.status?.phase, JSON.stringify(inventoried.status)).toBe('Ready');
+          expectDelivered(inventoried, `${label} inventory`);
+        }
+        // The wrong repository password (a canary too) on the repository just written.
+        const wrongPassword = {
+          ...secrets,
+          RESTIC_PASSWORD: canaries.make(provider, 'WRONG_RESTIC_PASSWORD'),
+        };
+        for (const via of VIAS) {
+          const checked = await invoke(
+            'check',
+            await requestFor(target, location, wrongPassword, { repositories }),
+            via,
+            `${provider} wrong restic password`,
+          );
+          const status = checked.status as
+            { repositories?: { conditions: { reason: string }[] }[] } | undefined;
+          const repository = status?.repositories?.[0];
+          expect(
+            repository?.conditions.map((c) => c.reason),
+            JSON.stringify(checked.status),
+          ).toContain('WrongPassword');
+          expectDelivered(checked, `${provider} wrong restic password check`);
+        }
+        for (const via of VIAS) {
+          const cleaned = await invoke(
+            'cleanup',
+            await requestFor(target, location, secrets, { confirm: `${location.bucket}/${location.prefix}` }),
+            via,
+            label,
+          );
+          if (provider === 'b2') {
+            // Stash forbids wiping a b2 storage: refused before anything runs.
+            expect(cleaned.statusCode ?? 403).toBe(403);
+          } else {
+            expect(cleaned.status?.phase, JSON.stringify(cleaned.status)).toBe('Ready');
+            expectDelivered(cleaned, `${label} cleanup`);
           }
         }
-        // inventory and cleanup through the same refusal, once each way.
-        const inventoried = await invoke(
-          'inventory',
-          await requestFor(target, location, variant.secrets, {}, variant.base),
-          'direct',
-          label,
-        );
-        expect(inventoried.status, label).toBeDefined();
-        const cleaned = await invoke(
-          'cleanup',
-          await requestFor(
-            target,
-            location,
-            variant.secrets,
-            {
-              confirm: `${location.bucket}/${location.prefix}`,
-            },
-            variant.base,
-          ),
-          'http',
-          label,
-        );
-        expect(cleaned.statusCode, label).toBeLessThan(500);
-      }
-    });
+      },
+    );
 
-    it('unreachable endpoint and missing bucket: leak nothing', async () => {
+    it(
+      'wrong key (the canary is the key): every function, direct and HTTP, leaks nothing',
+      { timeout: 300_000 },
+      async () => {
+        const location = freshLocation(`leak-${provider}-key`);
+        for (const wrong of await plan.wrongKeys()) {
+          // The repository password is in play on the failure paths too.
+          const variant = {
+            ...wrong,
+            secrets: { ...wrong.secrets, RESTIC_PASSWORD: canaries.make(provider, 'RESTIC_PASSWORD') },
+          };
+          const label = `${provider} wrong ${variant.label}`;
+          for (const via of VIAS) {
+            for (const op of ['initialize', 'check'] as const) {
+              const outcome = await invoke(
+                op,
+                await requestFor(
+                  target,
+                  location,
+                  variant.secrets,
+                  {
+                    ...(op === 'initialize' ? { createBucket: true, repositories, kdf } : {}),
+                    ...variant.options,
+                  },
+                  variant.base,
+                ),
+                via,
+                label,
+              );
+              expect(outcome.status?.phase, `${label} ${op}`).toBe('NotReady');
+              expect(
+                reasons(outcome).some((reason) => FAILED.includes(reason)),
+                `${label} ${op}: ${JSON.stringify(outcome.status)}`,
+              ).toBe(true);
+              expectDelivered(outcome, `${label} ${op}`);
+            }
+          }
+          // inventory and cleanup through the same refusal, once each way.
+          const inventoried = await invoke(
+            'inventory',
+            await requestFor(target, location, variant.secrets, {}, variant.base),
+            'direct',
+            label,
+          );
+          expect(inventoried.status, label).toBeDefined();
+          const cleaned = await invoke(
+            'cleanup',
+            await requestFor(
+              target,
+              location,
+              variant.secrets,
+              {
+                confirm: `${location.bucket}/${location.prefix}`,
+              },
+              variant.base,
+            ),
+            'http',
+            label,
+          );
+          expect(cleaned.statusCode, label).toBeLessThan(500);
+        }
+      },
+    );
+
+    it('unreachable endpoint and missing bucket: leak nothing', { timeout: 300_000 }, async () => {
       const secrets = await plan.success();
       const unreachable = freshLocation(`leak-${provider}-down`);
       for (const [op, via] of [
@@ -586,106 +601,121 @@ describe.concurrent.each(TARGETS.map((target) => [target.provider, target] as co
 );
 
 describe('scheduledCheck over a small fleet with canary secrets', () => {
-  it('checks every entry and leaks nothing in its output, webhook or queue', async () => {
-    const s3 = serverInfo('s3rver');
-    const azurite = serverInfo('azurite');
-    const good = await fleetSecrets.secret('demo', 's3-good', await PLANS.s3.success());
-    await fleetSecrets.secret('demo', 's3-bad', {
-      AWS_ACCESS_KEY_ID: s3.accessKeyId as string,
-      AWS_SECRET_ACCESS_KEY: canaries.make('fleet', 'AWS_SECRET_ACCESS_KEY'),
-    });
-    await fleetSecrets.secret('demo', 'azure-bad', { AZURE_ACCOUNT_KEY: azureKey() });
-    const entry = (name: string, storage: Record<string, unknown>, annotations?: Record<string, string>) => ({
-      apiVersion: 'storage.kubestash.com/v1alpha1',
-      kind: 'BackupStorage',
-      metadata: { name, namespace: 'demo', ...(annotations ? { annotations } : {}) },
-      spec: { storage, deletionPolicy: 'Delete' },
-    });
-    const s3Storage = (secretName: string) => ({
-      provider: 's3',
-      s3: {
-        endpoint: s3.endpoint,
-        bucket: s3.bucket,
-        prefix: `leak-fleet/${secretName}`,
-        region: 'us-east-1',
-        secretName,
-      },
-    });
-    const items = [
-      entry('good', s3Storage('s3-good')),
-      entry('bad', s3Storage('s3-bad')),
-      entry(
-        'azure-bad',
-        {
-          provider: 'azure',
-          azure: { storageAccount: azurite.accountName, container: 'leak-fleet', secretName: 'azure-bad' },
+  it(
+    'checks every entry and leaks nothing in its output, webhook or queue',
+    { timeout: 300_000 },
+    async () => {
+      const s3 = serverInfo('s3rver');
+      const azurite = serverInfo('azurite');
+      const good = await fleetSecrets.secret('demo', 's3-good', await PLANS.s3.success());
+      await fleetSecrets.secret('demo', 's3-bad', {
+        AWS_ACCESS_KEY_ID: s3.accessKeyId as string,
+        AWS_SECRET_ACCESS_KEY: canaries.make('fleet', 'AWS_SECRET_ACCESS_KEY'),
+      });
+      await fleetSecrets.secret('demo', 'azure-bad', { AZURE_ACCOUNT_KEY: azureKey() });
+      const entry = (
+        name: string,
+        storage: Record<string, unknown>,
+        annotations?: Record<string, string>,
+      ) => ({
+        apiVersion: 'storage.kubestash.com/v1alpha1',
+        kind: 'BackupStorage',
+        metadata: { name, namespace: 'demo', ...(annotations ? { annotations } : {}) },
+        spec: { storage, deletionPolicy: 'Delete' },
+      });
+      const s3Storage = (secretName: string) => ({
+        provider: 's3',
+        s3: {
+          endpoint: s3.endpoint,
+          bucket: s3.bucket,
+          prefix: `leak-fleet/${secretName}`,
+          region: 'us-east-1',
+          secretName,
         },
-        { 'backupstorage-functions.io/endpoint': azurite.endpoint as string },
-      ),
-    ];
-    const initialized = await invoke(
-      'initialize',
-      { storage: items[0], credentials: good },
-      'direct',
-      'fleet good',
-    );
-    expect(initialized.status?.phase, JSON.stringify(initialized.status)).toBe('Ready');
-    const file = join(await mkdtemp(join(tmpdir(), 'bsf-leak-fleet-')), 'fleet.yaml');
-    await writeFile(file, stringify({ apiVersion: 'v1', kind: 'List', items }));
-    const hooksBefore = receiver.requests.length;
-    Object.assign(process.env, {
-      NOTIFY_WEBHOOK_URL: `${receiver.url}/fleet`,
-      NOTIFY_WEBHOOK_SECRET_REF: (notify.webhook as { secret: string }).secret,
-      NOTIFY_SQS_QUEUE_URL: queueUrl,
-    });
-    let output: unknown;
-    try {
-      output = await scheduledCheck(
-        { fleet: `file:${file}` } as never,
-        lambdaContext(30_000, 'scheduledCheck'),
+      });
+      const items = [
+        entry('good', s3Storage('s3-good')),
+        entry('bad', s3Storage('s3-bad')),
+        entry(
+          'azure-bad',
+          {
+            provider: 'azure',
+            azure: { storageAccount: azurite.accountName, container: 'leak-fleet', secretName: 'azure-bad' },
+          },
+          { 'backupstorage-functions.io/endpoint': azurite.endpoint as string },
+        ),
+      ];
+      const initialized = await invoke(
+        'initialize',
+        { storage: items[0], credentials: good },
+        'direct',
+        'fleet good',
       );
-    } finally {
-      delete process.env.NOTIFY_WEBHOOK_URL;
-      delete process.env.NOTIFY_SQS_QUEUE_URL;
-    }
-    expectNoLeak('scheduledCheck output', `${JSON.stringify(output)}\n${inspect(output, { depth: 20 })}`);
-    const results = (output as { results: { state: string; status?: { phase: string } }[] }).results;
-    expect(results.map((result) => result.state)).toEqual(['checked', 'checked', 'checked']);
-    expect(results.map((result) => result.status?.phase)).toEqual(['Ready', 'NotReady', 'NotReady']);
-    // Each checked entry's status reached the webhook.
-    expect(receiver.requests.length - hooksBefore).toBeGreaterThanOrEqual(3);
-    expectNoLeak('scheduledCheck logs', capture.text());
-  });
+      expect(initialized.status?.phase, JSON.stringify(initialized.status)).toBe('Ready');
+      const file = join(await mkdtemp(join(tmpdir(), 'bsf-leak-fleet-')), 'fleet.yaml');
+      await writeFile(file, stringify({ apiVersion: 'v1', kind: 'List', items }));
+      const hooksBefore = receiver.requests.length;
+      Object.assign(process.env, {
+        NOTIFY_WEBHOOK_URL: `${receiver.url}/fleet`,
+        NOTIFY_WEBHOOK_SECRET_REF: (notify.webhook as { secret: string }).secret,
+        NOTIFY_SQS_QUEUE_URL: queueUrl,
+      });
+      let output: unknown;
+      try {
+        output = await scheduledCheck(
+          { fleet: `file:${file}` } as never,
+          lambdaContext(INVOCATION_MS, 'scheduledCheck'),
+        );
+      } finally {
+        delete process.env.NOTIFY_WEBHOOK_URL;
+        delete process.env.NOTIFY_SQS_QUEUE_URL;
+      }
+      expectNoLeak('scheduledCheck output', `${JSON.stringify(output)}\n${inspect(output, { depth: 20 })}`);
+      const results = (output as { results: { state: string; status?: { phase: string } }[] }).results;
+      expect(results.map((result) => result.state)).toEqual(['checked', 'checked', 'checked']);
+      expect(results.map((result) => result.status?.phase)).toEqual(['Ready', 'NotReady', 'NotReady']);
+      // Each checked entry's status reached the webhook.
+      expect(receiver.requests.length - hooksBefore).toBeGreaterThanOrEqual(3);
+      expectNoLeak('scheduledCheck logs', capture.text());
+    },
+  );
 });
 
 describe('delivery that fails, with canary secrets in play', () => {
-  it('a refusing webhook and a missing queue: the failure reports leak nothing', async () => {
-    receiver.setFaults((_index, request) =>
-      request.path === '/refuse' ? { kind: 'status', status: 401 } : undefined,
-    );
-    const target = TARGETS[0]!;
-    const location = freshLocation('leak-delivery');
-    const body = await requestFor(target, location, await PLANS.s3.success(), { createBucket: true });
-    for (const via of VIAS) {
-      const outcome = await invoke(
-        'initialize',
-        {
-          ...body,
-          notify: {
-            webhook: { url: `${receiver.url}/refuse`, secret: (notify.webhook as { secret: string }).secret },
-            sqs: { queueUrl: `${aws.url}/000000000000/bsf-leak-absent` },
-          },
-        },
-        via,
-        's3 failed delivery',
+  it(
+    'a refusing webhook and a missing queue: the failure reports leak nothing',
+    { timeout: 300_000 },
+    async () => {
+      receiver.setFaults((_index, request) =>
+        request.path === '/refuse' ? { kind: 'status', status: 401 } : undefined,
       );
-      expect(outcome.status?.phase).toBe('Ready');
-      expect(outcome.delivery?.requested?.webhook?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
-      expect(outcome.delivery?.requested?.sqs?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
-    }
-    expect(receiver.requests.some((request) => request.path === '/refuse')).toBe(true);
-    expect(capture.text()).toContain('status not delivered');
-  });
+      const target = TARGETS[0]!;
+      const location = freshLocation('leak-delivery');
+      const body = await requestFor(target, location, await PLANS.s3.success(), { createBucket: true });
+      for (const via of VIAS) {
+        const outcome = await invoke(
+          'initialize',
+          {
+            ...body,
+            notify: {
+              webhook: {
+                url: `${receiver.url}/refuse`,
+                secret: (notify.webhook as { secret: string }).secret,
+              },
+              sqs: { queueUrl: `${aws.url}/000000000000/bsf-leak-absent` },
+            },
+          },
+          via,
+          's3 failed delivery',
+        );
+        expect(outcome.status?.phase).toBe('Ready');
+        expect(outcome.delivery?.requested?.webhook?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
+        expect(outcome.delivery?.requested?.sqs?.delivered, JSON.stringify(outcome.delivery)).toBe(false);
+      }
+      expect(receiver.requests.some((request) => request.path === '/refuse')).toBe(true);
+      expect(capture.text()).toContain('status not delivered');
+    },
+  );
 });
 
 describe('everything that left the process', () => {

@@ -36,7 +36,8 @@ import { secretDir } from './support/mounted-secret.js';
 import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 
-const azurite = serverInfo('azurite');
+// Thousands of blobs: their own azurite, so other suites' calls never queue behind them.
+const azurite = serverInfo('azurite-bulk');
 const account = azurite.accountName as string;
 const run = randomUUID().slice(0, 8);
 // Two containers: azurite answers a listing in time proportional to the blobs in its container, so the

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { freePort, httpAnswers, startProcess, waitUntil } from '../support/process.js';
-import type { TestServer } from './types.js';
+import type { StartedServer, TestServer } from './types.js';
 
 const HOST = '127.0.0.1';
 const PORT = 10000;
@@ -31,46 +31,46 @@ function azuriteBin(): string {
   return join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
 }
 
-export const server: TestServer = {
-  name: 'azurite',
-  async start() {
-    const port = (await portIsFree(PORT)) ? PORT : await freePort();
-    const running = startProcess(process.execPath, [
-      azuriteBin(),
-      '--silent',
-      '--disableTelemetry',
-      '--skipApiVersionCheck',
-      '--inMemoryPersistence',
-      '--blobHost',
-      HOST,
-      '--blobPort',
-      String(port),
-    ]);
-    const endpoint = `http://${HOST}:${port}/${ACCOUNT}`;
-    try {
-      await waitUntil(
-        async () => {
-          if (running.child.exitCode !== null)
-            throw new Error(`azurite exited (${running.child.exitCode}): ${running.output()}`);
-          return httpAnswers(`${endpoint}?comp=list`);
-        },
-        15_000,
-        'azurite',
-      );
-    } catch (error) {
-      await running.stop();
-      throw error;
-    }
-    return {
-      info: {
-        endpoint,
-        accountName: ACCOUNT,
-        accountKey: ACCOUNT_KEY,
-        host: HOST,
-        port: String(port),
-        restic: String(port === PORT),
+/** One azurite process on `port` (the fixed one when free, unless `anyPort`), ready to answer. */
+export async function startAzurite(anyPort = false): Promise<StartedServer> {
+  const port = !anyPort && (await portIsFree(PORT)) ? PORT : await freePort();
+  const running = startProcess(process.execPath, [
+    azuriteBin(),
+    '--silent',
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--inMemoryPersistence',
+    '--blobHost',
+    HOST,
+    '--blobPort',
+    String(port),
+  ]);
+  const endpoint = `http://${HOST}:${port}/${ACCOUNT}`;
+  try {
+    await waitUntil(
+      async () => {
+        if (running.child.exitCode !== null)
+          throw new Error(`azurite exited (${running.child.exitCode}): ${running.output()}`);
+        return httpAnswers(`${endpoint}?comp=list`);
       },
-      stop: running.stop,
-    };
-  },
-};
+      15_000,
+      'azurite',
+    );
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return {
+    info: {
+      endpoint,
+      accountName: ACCOUNT,
+      accountKey: ACCOUNT_KEY,
+      host: HOST,
+      port: String(port),
+      restic: String(port === PORT),
+    },
+    stop: running.stop,
+  };
+}
+
+export const server: TestServer = { name: 'azurite', start: () => startAzurite() };
