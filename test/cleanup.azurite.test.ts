@@ -39,6 +39,8 @@ const store = new AzureStore({
   ),
   container,
   credential: new StorageSharedKeyCredential(account, azurite.accountKey as string),
+  // Seeding thousands of blobs: on a loaded machine azurite may take longer than the product's 10 s try.
+  tryTimeoutMs: 60_000,
 });
 
 function backupStorage(prefix: string, deletionPolicy: 'Delete' | 'WipeOut'): Record<string, unknown> {

@@ -57,6 +57,8 @@ function storeOn(container: string): AzureStore {
     ),
     container,
     credential: new StorageSharedKeyCredential(account, azurite.accountKey as string),
+    // Seeding thousands of blobs: on a loaded machine azurite may take longer than the product's 10 s try.
+    tryTimeoutMs: 60_000,
   });
 }
 const ksStore = storeOn(ksContainer);
