@@ -3,13 +3,13 @@
  * out over SQS (contract fake), checkWorker consuming those messages with a partial batch failure, inventory
  * resumed from its continuation token, and cleanup of a WipeOut storage on S3 (s3rver).
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAwsJsonEndpoint, type AwsJsonEndpoint } from './fakes/aws-json.js';
 import { SqsFake } from './fakes/sqs.js';
-import { artifact, invoke, type Artifact, type PackagedFunction } from './support/artifact.js';
+import { artifact, invoke, ROOT, type Artifact, type PackagedFunction } from './support/artifact.js';
 import { freshLocation, secretDir, TARGETS, type HardeningTarget } from './support/hardening-targets.js';
 
 const sqs = new SqsFake();
@@ -74,6 +74,21 @@ describe('the packaged fleet functions', () => {
     expect(run.result.mode).toBe('inline');
     expect(run.result.summary).toMatchObject({ total: 4, checked: 4, byPhase: { Ready: 3, NotReady: 1 } });
     expect(run.output).toContain('"CloudWatchMetrics"');
+  });
+
+  it('the console lists what a packaged scheduledCheck recorded, with each phase', async () => {
+    const remembered = { ...env, RESULTS_STORE: `file:${join(volume, 'results')}` };
+    const run = await invoke(fn('scheduledCheck'), { source: 'aws.events' }, remembered);
+    expect(run.error).toBeUndefined();
+    const event = JSON.parse(await readFile(join(ROOT, 'events', 'local', 'console.json'), 'utf8')) as object;
+    const page = await invoke(fn('console'), event, remembered);
+    expect(page.error).toBeUndefined();
+    expect(page.result.statusCode).toBe(200);
+    expect(page.result.headers['content-type']).toMatch(/^text\/html/);
+    const html = String(page.result.body);
+    for (const name of ['ready-a', 'ready-b', 'ready-c', 'missing']) expect(html).toContain(name);
+    expect(html.match(/NotReady/g)?.length).toBeGreaterThanOrEqual(1);
+    expect(html).toContain('Ready');
   });
 
   it('scheduledCheck fans out above the threshold; checkWorker reports exactly the failed record', async () => {
