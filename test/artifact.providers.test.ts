@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { artifact, invoke, type Artifact, type PackagedFunction } from './support/artifact.js';
 import { freshLocation, secretDir, TARGETS } from './support/hardening-targets.js';
+import { serverInfo } from './support/servers.js';
 
 let packaged: Artifact;
 beforeAll(async () => {
@@ -86,4 +87,37 @@ describe('the packaged functions (serverless package, one zip per function)', ()
       expect(checked.result.status.phase).toBe('Ready');
     });
   }
+
+  it('runs initialize and check from the unpacked zips on a restic REST server (rest-fake)', async () => {
+    const rest = serverInfo('rest-fake');
+    const credentials = await secretDir(
+      {
+        REST_SERVER_USERNAME: rest.username as string,
+        REST_SERVER_PASSWORD: rest.password as string,
+        RESTIC_PASSWORD: 'artifact-rest-password',
+      },
+      'artifact-rest',
+    );
+    const request = {
+      storage: {
+        apiVersion: 'stash.appscode.com/v1alpha1',
+        kind: 'Repository',
+        metadata: { name: 'rest-repo', namespace: 'demo' },
+        spec: {
+          backend: {
+            rest: { url: new URL(`/artifact/${freshLocation('rest').bucket}`, rest.endpoint).href },
+            storageSecretName: 'rest-secret',
+          },
+        },
+      },
+      credentials,
+    };
+    const env = { ALLOW_PRIVATE_ENDPOINTS: 'loopback' };
+    const initialized = await invoke(packaged.functions.initialize as PackagedFunction, request, env);
+    expect(initialized.error).toBeUndefined();
+    expect(initialized.result.status.phase).toBe('Ready');
+    const checked = await invoke(packaged.functions.check as PackagedFunction, request, env);
+    expect(checked.result.storage.provider).toBe('rest');
+    expect(checked.result.status.phase).toBe('Ready');
+  });
 });
