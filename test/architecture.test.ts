@@ -1,7 +1,12 @@
 /**
  * The house's boundaries (docs/architecture.md): no import circles in lib/, between files or between
- * folders, and the lint layer rules fire on a forbidden import.
+ * folders, the lint layer rules fire on a forbidden import, and no logic is copied between adapters.
  */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -106,5 +111,65 @@ describe('layer rules (eslint.config.js)', () => {
         "export * from '../object-store.js';\nexport * from '../../runtime/retry.js';\nexport * from '../../net/endpoint-guard.js';\n",
       ),
     ).toEqual([]);
+  });
+});
+
+/**
+ * Near-copies, found by jscpd (exact token runs of 70 tokens and more, about ten lines of logic).
+ * Smaller runs are the ObjectStore method signatures every adapter has; the old REST and Swift stores
+ * (three copied request/response runs) and S3/Swift claim listings were above it.
+ */
+describe('near-copies in lib/backends (jscpd)', () => {
+  const jscpd = join(root, 'node_modules', '.bin', 'jscpd');
+  const clonesIn = async (dir: string): Promise<string[]> => {
+    const output = await mkdtemp(join(tmpdir(), 'bsf-jscpd-'));
+    try {
+      await promisify(execFile)(
+        jscpd,
+        [
+          dir,
+          '--min-tokens',
+          '70',
+          '--min-lines',
+          '6',
+          '--format',
+          'typescript',
+          '--reporters',
+          'json',
+          '--output',
+          output,
+        ],
+        { timeout: 60_000 },
+      );
+      const report = JSON.parse(await readFile(join(output, 'jscpd-report.json'), 'utf8')) as {
+        duplicates: {
+          firstFile: { name: string; start: number };
+          secondFile: { name: string; start: number };
+        }[];
+      };
+      return report.duplicates.map(
+        ({ firstFile: a, secondFile: b }) => `${a.name}:${a.start} ~ ${b.name}:${b.start}`,
+      );
+    } finally {
+      await rm(output, { recursive: true, force: true });
+    }
+  };
+
+  it('finds a method copied into another adapter (the finder is not blind)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bsf-copies-'));
+    try {
+      const swift = await readFile(join(lib, 'backends', 'swift', 'store.ts'), 'utf8');
+      const bulkDelete = swift.slice(swift.indexOf('  async deleteMany('), swift.indexOf('  async close('));
+      expect(bulkDelete.split('\n').length).toBeGreaterThan(20);
+      await writeFile(join(dir, 'a.ts'), `export class A {\n${bulkDelete}}\n`);
+      await writeFile(join(dir, 'b.ts'), `export class B {\n  readonly other = 1;\n${bulkDelete}}\n`);
+      expect(await clonesIn(dir)).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds no logic repeated in lib/backends', async () => {
+    expect(await clonesIn(join(lib, 'backends'))).toEqual([]);
   });
 });

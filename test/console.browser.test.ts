@@ -3,8 +3,9 @@
  * by a real fleet run: local storages (Ready, never initialized, one with KubeStash repositories) and an
  * S3 storage on s3rver. List → detail → Check now, the namespace filter and sorting, the create form for
  * every provider with its YAML/JSON preview (parsed back by the project's own parser), Test connection
- * with typed keys that never come back, keyboard focus and labels. Screenshots go to test-output/console/
- * and the README's two to docs/img/.
+ * with typed keys that never come back, keyboard focus and labels. Screenshots go to test-output/console/;
+ * the README's two are refreshed in docs/img/ only with UPDATE_DOCS_IMAGES=1 (a test run leaves the
+ * checkout as it found it).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,11 +80,12 @@ const s3Storage = backupStorage(
 
 const squash = (text: string | null): string => (text ?? '').replace(/\s+/g, ' ').trim();
 
-async function shot(name: string, ...also: string[]): Promise<void> {
+async function shot(name: string, ...docsImages: string[]): Promise<void> {
   await mkdir(output, { recursive: true });
   const image = await page.screenshot({ fullPage: true });
   await writeFile(join(output, `${name}.png`), image);
-  for (const path of also) {
+  if (process.env.UPDATE_DOCS_IMAGES !== '1') return;
+  for (const path of docsImages) {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, image);
   }

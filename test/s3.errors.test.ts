@@ -137,7 +137,8 @@ describe('S3 errors that need a signature-checking server (s3api)', () => {
       credentials: { accessKeyId: s3api.accessKeyId, secretAccessKey: s3api.secretAccessKey },
     });
     opened.push(store);
-    await expect(store.list('')).resolves.toMatchObject({ nextPageToken: undefined });
+    // The list succeeds in the bucket's own region, whole (one page).
+    expect((await store.list('')).nextPageToken).toBeUndefined();
     expect(store.region).toBe('us-east-1');
     expect(await store.bucketExists()).toBe(true);
   });

@@ -8,9 +8,9 @@
  * `deleteMany` of a store without batch deletes is one delete per key, each taking its own slot; a
  * batching store's request takes one.
  */
-import { ConcurrencyLimit, settleAll } from '../runtime/concurrency.js';
+import { ConcurrencyLimit } from '../runtime/concurrency.js';
 import { unknownError, type StorageOperation } from './errors.js';
-import type { CallOptions, ObjectStore } from './object-store.js';
+import { deleteEach, type CallOptions, type ObjectStore } from './object-store.js';
 
 export function withConnectionLimit(store: ObjectStore, connections: number): ObjectStore {
   const limit = new ConcurrencyLimit(Math.max(1, Math.floor(connections)));
@@ -49,7 +49,7 @@ export function withConnectionLimit(store: ObjectStore, connections: number): Ob
     deleteMany: (keys, options) =>
       store.capabilities.batchDelete
         ? run('delete', options, () => store.deleteMany(keys, options))
-        : settleAll(keys, (key) => limited.delete(key, options)),
+        : deleteEach(limited, keys, options),
     close: () => store.close(),
   };
   const { prepareExclusiveCreate, makeDirectories } = store;

@@ -121,6 +121,25 @@ export function alreadyExists(provider: string, target: { key: string } | { buck
   });
 }
 
+/** NotFound for a missing bucket (container, root directory): `what` names it, `hint` says how to create it. */
+export function missingBucket(
+  provider: string,
+  where: { operation: StorageOperation; key?: string },
+  what: string,
+  hint: string,
+): StorageError {
+  const { operation, key } = where;
+  return new StorageError({
+    code: 'NotFound',
+    subject: 'bucket',
+    provider,
+    operation,
+    key,
+    message: `${what} does not exist`,
+    hint,
+  });
+}
+
 /** True for the codes a conditional create answers with when the object is already there. */
 export function isAlreadyExists(error: unknown): boolean {
   return isStorageError(error) && (error.code === 'AlreadyExists' || error.code === 'PreconditionFailed');

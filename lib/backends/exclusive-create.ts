@@ -39,7 +39,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { alreadyExists, StorageError } from './errors.js';
-import { joinKey, type PutResult } from './object-store.js';
+import {
+  joinKey,
+  type CallOptions,
+  type ListOptions,
+  type ListPage,
+  type PutResult,
+} from './object-store.js';
 import { sleep } from '../runtime/deadline.js';
 
 /** Every key this scheme writes has a segment starting with this marker. */
@@ -86,6 +92,62 @@ export interface ExclusiveCreateIo {
   /** Removal that must happen even after the deadline passed (own claim cleanup). */
   removeAfterDeadline(key: string): Promise<void>;
   signal?: AbortSignal;
+}
+
+/** A claim's own removal may take this long once the caller's deadline has passed. */
+const CLEANUP_TIMEOUT_MS = 10_000;
+
+/** What a store lends the scheme: its plain write, its page listing as the server gives it, its delete. */
+export interface ClaimingStore {
+  provider: string;
+  signal?: AbortSignal;
+  write(key: string, body: Uint8Array): Promise<PutResult>;
+  /** One page, claim objects included. */
+  listPage(prefix: string, options: ListOptions): Promise<ListPage>;
+  delete(key: string, options: CallOptions): Promise<void>;
+}
+
+/** The scheme's operations over a store's own. */
+export function claimIo(store: ClaimingStore): ExclusiveCreateIo {
+  const { signal } = store;
+  return {
+    provider: store.provider,
+    signal,
+    write: (key, body) => store.write(key, body),
+    listAll: async (prefix, delimiter) => {
+      const entries: ClaimEntry[] = [];
+      let pageToken: string | undefined;
+      do {
+        const page = await store.listPage(prefix, { signal, pageToken, delimiter });
+        entries.push(...page.objects.map(({ key, lastModified }) => ({ key, lastModified })));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== undefined);
+      return entries;
+    },
+    remove: (key) => store.delete(key, { signal }),
+    removeAfterDeadline: (key) => store.delete(key, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }),
+  };
+}
+
+/** Refuses a caller's write into the claim namespace: it could pose as another creator's claim. */
+export function refuseClaimKey(provider: string, key: string): void {
+  if (!isClaimKey(key)) return;
+  throw new StorageError({
+    code: 'InvalidConfig',
+    provider,
+    operation: 'put',
+    key,
+    message: `key "${key}" uses a name reserved for create-if-absent claims`,
+  });
+}
+
+/** A page as callers see it: claim objects are the scheme's own and never listed. */
+export function withoutClaims(page: ListPage): ListPage {
+  return {
+    objects: page.objects.filter((object) => !isClaimKey(object.key)),
+    prefixes: page.prefixes.filter((folded) => !isClaimKey(folded)),
+    ...(page.nextPageToken !== undefined ? { nextPageToken: page.nextPageToken } : {}),
+  };
 }
 
 /** Waits `ms` between rounds; the deadline ending the wait is a Timeout naming the contended key. */

@@ -5,7 +5,7 @@
  * 498, REST's append-only 403), its own hints and the names of what it addresses.
  */
 import type { HttpRequest, HttpResponse } from '../net/http-client.js';
-import { parseRetryAfter } from '../runtime/retry.js';
+import { parseRetryAfter, type RetryVerdict } from '../runtime/retry.js';
 import {
   classifyTransportError,
   StorageError,
@@ -132,6 +132,16 @@ export function httpTransportError(error: unknown, context: HttpFailureContext):
   });
 }
 
+/** An answer whose body the protocol cannot read (`message` says which); the body is never quoted. */
+export function unreadableAnswer(
+  provider: string,
+  operation: StorageOperation,
+  message: string,
+  about: { key?: string; cause?: unknown } = {},
+): StorageError {
+  return new StorageError({ code: 'Unknown', provider, operation, message, ...about });
+}
+
 /** Statuses a protocol adds to the passing ones: retried, and (for rate limits) known not acted on. */
 export interface HttpRetryQuirks {
   passing?: readonly number[];
@@ -146,7 +156,7 @@ export interface HttpRetryQuirks {
 export function httpRetryVerdict(
   response: Pick<HttpResponse, 'status' | 'header'>,
   quirks: HttpRetryQuirks = {},
-): { retryAfterMs?: number; notProcessed?: boolean } | undefined {
+): RetryVerdict {
   const { status } = response;
   const passing =
     status === 408 ||
@@ -174,6 +184,12 @@ export interface HttpCall<Target extends string> {
   body?: Uint8Array | string;
   key?: string;
   signal?: AbortSignal;
+}
+
+/** `url` with the call's query parameters set. */
+export function withQuery(url: URL, query: Record<string, string> | undefined): URL {
+  for (const [name, value] of Object.entries(query ?? {})) url.searchParams.set(name, value);
+  return url;
 }
 
 export function isSuccess(status: number): boolean {

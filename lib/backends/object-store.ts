@@ -6,6 +6,7 @@
 
 import type { BackendConfig } from '../config/backend.js';
 import type { SecretBag } from '../credentials/secret.js';
+import { ConcurrencyLimit, settleAll } from '../runtime/concurrency.js';
 
 export interface CallOptions {
   /** Aborts the call; adapters pass it to their SDK so every network call has a deadline. */
@@ -75,6 +76,14 @@ export interface StoreCapabilities {
    * operations probe with restic files, never a foreign object. Absent: false.
    */
   resticOnly?: boolean;
+}
+
+/** A store's capabilities: how many connections it is built for, and what it can do (unnamed: cannot). */
+export function storeCapabilities(
+  connections: number,
+  can: Partial<Omit<StoreCapabilities, 'connections'>> = {},
+): StoreCapabilities {
+  return { conditionalWrites: false, putReturnsChecksum: false, batchDelete: false, ...can, connections };
 }
 
 export interface ObjectStore {
@@ -181,4 +190,18 @@ export async function* listAll(
 export function md5HexToBase64(hex: string | null | undefined): string | undefined {
   const bare = hex?.replace(/^"|"$/g, '');
   return bare && /^[0-9a-f]{32}$/i.test(bare) ? Buffer.from(bare, 'hex').toString('base64') : undefined;
+}
+
+/**
+ * `deleteMany` of a store without batch deletes: one `delete` per key, at most `width` at once (default:
+ * all). Every key is tried; the first failure is thrown after all have settled.
+ */
+export async function deleteEach(
+  store: Pick<ObjectStore, 'delete'>,
+  keys: readonly string[],
+  options: CallOptions = {},
+  width = keys.length,
+): Promise<void> {
+  const limit = new ConcurrencyLimit(Math.max(1, width));
+  await settleAll(keys, (key) => limit.run(() => store.delete(key, options)));
 }

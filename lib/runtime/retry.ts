@@ -28,6 +28,9 @@ export const DEFAULT_MAX_DELAY_MS = 2_000;
 /** A server asking for a longer pause than this is reported, not waited for (functions run for seconds). */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 5_000;
 
+/** A result that is a passing failure: its Retry-After in ms if any, and whether it proves the request was not acted on. */
+export type RetryVerdict = { retryAfterMs?: number; notProcessed?: boolean } | undefined;
+
 export interface RetryOptions<T> {
   /** The call's deadline signal; waits end with it and no attempt starts after it aborted. */
   signal?: AbortSignal;
@@ -43,7 +46,7 @@ export interface RetryOptions<T> {
    * A result that is a retryable failure (e.g. a 503 response): its Retry-After in ms if any, and
    * whether the answer proves the request was not acted on (429), which matters when not idempotent.
    */
-  retryResult?: (result: T) => { retryAfterMs?: number; notProcessed?: boolean } | undefined;
+  retryResult?: (result: T) => RetryVerdict;
   /** Retry-After carried by a thrown failure (e.g. an SDK error holding the response headers). */
   retryAfterOf?: (error: unknown) => number | undefined;
   /** Overrides the default (retryable StorageErrors) where it answers; attempt is 0-based. */

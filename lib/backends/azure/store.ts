@@ -28,18 +28,9 @@ import {
   type RequestPolicyFactory,
 } from '@azure/storage-blob';
 import type { AzureBackend } from '../../config/backend.js';
-import { settleAll } from '../../runtime/concurrency.js';
 import { deleteIdempotently, StorageError, type StorageOperation } from '../errors.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-} from '../object-store.js';
-import type { StoreContext } from '../object-store.js';
+import type * as Store from '../object-store.js';
+import { deleteEach, storeCapabilities } from '../object-store.js';
 import { withEndpointGuard } from '../../net/azure-pipeline.js';
 import { identityCredential, resolveAzureTarget, secretValue, type AzureTarget } from './auth.js';
 import { azureError, type AzureErrorContext } from './errors.js';
@@ -94,7 +85,7 @@ function base64(bytes: Uint8Array | undefined): string | undefined {
   return bytes && bytes.length > 0 ? Buffer.from(bytes).toString('base64') : undefined;
 }
 
-function blobInfo(item: BlobItem): ObjectInfo {
+function blobInfo(item: BlobItem): Store.ObjectInfo {
   return {
     key: item.name,
     size: item.properties.contentLength ?? 0,
@@ -121,14 +112,12 @@ export interface AzureStoreInit {
   tryTimeoutMs?: number;
 }
 
-export class AzureStore implements ObjectStore {
+export class AzureStore implements Store.ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = {
+  readonly capabilities = storeCapabilities(DEFAULT_MAX_CONNECTIONS, {
     conditionalWrites: true,
     putReturnsChecksum: true,
-    batchDelete: false,
-    connections: DEFAULT_MAX_CONNECTIONS,
-  };
+  });
   readonly location: string;
   readonly #container: ContainerClient;
   readonly #errorContext: Omit<AzureErrorContext, 'operation'>;
@@ -157,7 +146,7 @@ export class AzureStore implements ObjectStore {
     }
   }
 
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
     try {
       await this.#call('bucketExists', undefined, options.signal, () =>
         this.#container.getProperties({ abortSignal: options.signal }),
@@ -179,13 +168,13 @@ export class AzureStore implements ObjectStore {
     }
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     await this.#call('createBucket', undefined, options.signal, () =>
       this.#container.create({ abortSignal: options.signal }),
     );
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
     const properties = await this.#call('stat', key, options.signal, () =>
       this.#container.getBlobClient(key).getProperties({ abortSignal: options.signal }),
     );
@@ -198,7 +187,7 @@ export class AzureStore implements ObjectStore {
     };
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
     return this.#call('get', key, options.signal, async () => {
       const response = await this.#container
         .getBlobClient(key)
@@ -207,7 +196,7 @@ export class AzureStore implements ObjectStore {
     });
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
     const response = await this.#call('put', key, options.signal, () =>
       this.#container.getBlockBlobClient(key).upload(body, body.byteLength, {
         abortSignal: options.signal,
@@ -218,7 +207,7 @@ export class AzureStore implements ObjectStore {
     return { etag: stripQuotes(response.etag), contentMd5: base64(response.contentMD5) };
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
     const maxPageSize = Math.min(MAX_PAGE, Math.max(1, options.limit ?? DEFAULT_PAGE));
     const pageOptions = { continuationToken: options.pageToken || undefined, maxPageSize };
     const listOptions = { prefix: prefix || undefined, abortSignal: options.signal };
@@ -242,7 +231,7 @@ export class AzureStore implements ObjectStore {
     });
   }
 
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
     await deleteIdempotently(() =>
       this.#call('delete', key, options.signal, () =>
         this.#container.getBlobClient(key).delete({ abortSignal: options.signal }),
@@ -250,8 +239,8 @@ export class AzureStore implements ObjectStore {
     );
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
-    await settleAll(keys, (key) => this.delete(key, options));
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
+    await deleteEach(this, keys, options);
   }
 
   async close(): Promise<void> {
@@ -259,7 +248,10 @@ export class AzureStore implements ObjectStore {
   }
 }
 
-export async function createStore(backend: AzureBackend, context: StoreContext): Promise<ObjectStore> {
+export async function createStore(
+  backend: AzureBackend,
+  context: Store.StoreContext,
+): Promise<Store.ObjectStore> {
   const { credentials } = context;
   const target = resolveAzureTarget(backend, credentials, context.endpoint);
   const common = { target, container: backend.container };

@@ -56,20 +56,12 @@ import {
   alreadyExists,
   deleteIdempotently,
   isMissingObject,
+  missingBucket,
   StorageError,
   type StorageOperation,
 } from '../errors.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-} from '../object-store.js';
-import { md5HexToBase64 } from '../object-store.js';
-import type { StoreContext } from '../object-store.js';
+import type * as Store from '../object-store.js';
+import { deleteEach, md5HexToBase64, storeCapabilities } from '../object-store.js';
 import { provesNotProcessed, retrying } from '../../runtime/retry.js';
 import { sleep } from '../../runtime/deadline.js';
 import { guardGlobalAgents, storageAgents } from '../../net/endpoint-guard.js';
@@ -110,14 +102,9 @@ function mayHaveStored(error: unknown, mapped: StorageError): boolean {
   return !answered || answered.status === 408 || answered.status >= 500;
 }
 
-export class B2Store implements ObjectStore {
+export class B2Store implements Store.ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = {
-    conditionalWrites: false,
-    putReturnsChecksum: true,
-    batchDelete: false,
-    connections: DEFAULT_MAX_CONNECTIONS,
-  };
+  readonly capabilities = storeCapabilities(DEFAULT_MAX_CONNECTIONS, { putReturnsChecksum: true });
   readonly location: string;
   readonly #bucket: string;
   readonly #prefix: string;
@@ -293,15 +280,12 @@ export class B2Store implements ObjectStore {
   }
 
   #missingBucket(operation: StorageOperation, key?: string): StorageError {
-    return new StorageError({
-      code: 'NotFound',
-      subject: 'bucket',
-      provider: PROVIDER,
-      operation,
-      key,
-      message: `B2 bucket "${this.#bucket}" does not exist`,
-      hint: 'create the bucket in the Backblaze console, or call initialize with options.createBucket (needs a key with writeBuckets that is not restricted to a bucket)',
-    });
+    return missingBucket(
+      PROVIDER,
+      { operation, key },
+      `B2 bucket "${this.#bucket}"`,
+      'create the bucket in the Backblaze console, or call initialize with options.createBucket (needs a key with writeBuckets that is not restricted to a bucket)',
+    );
   }
 
   async #bucketIdFor(
@@ -314,11 +298,11 @@ export class B2Store implements ObjectStore {
     return id;
   }
 
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
     return (await this.#resolveBucket('bucketExists', options.signal)) !== undefined;
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     if (await this.bucketExists(options)) {
       throw alreadyExists(PROVIDER, { bucket: `B2 bucket "${this.#bucket}"` });
     }
@@ -367,7 +351,7 @@ export class B2Store implements ObjectStore {
     return files(response.data).files.find((file) => file.fileName === key && file.action === 'upload');
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
     const bucketId = await this.#bucketIdFor('stat', options.signal, key);
     const file = await this.#visible(bucketId, key, 'stat', options.signal);
     if (!file) {
@@ -388,7 +372,7 @@ export class B2Store implements ObjectStore {
     };
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
     await this.#bucketIdFor('get', options.signal, key);
     const response = await this.#call(
       'get',
@@ -494,7 +478,7 @@ export class B2Store implements ObjectStore {
     rememberBounded(this.#uploaded, key, merged, MAX_UPLOADED_NAMES);
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
     const { signal } = options;
     const bucketId = await this.#bucketIdFor('put', signal, key);
     const data = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
@@ -635,7 +619,7 @@ export class B2Store implements ObjectStore {
     }
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
     const bucketId = await this.#bucketIdFor('list', options.signal, prefix);
     const maxFileCount = Math.min(MAX_PAGE, Math.max(1, options.limit ?? DEFAULT_PAGE));
     const response = await this.#call(
@@ -653,7 +637,7 @@ export class B2Store implements ObjectStore {
       { key: prefix, notFoundSubject: 'bucket' },
     );
     const page = files(response.data);
-    const objects: ObjectInfo[] = [];
+    const objects: Store.ObjectInfo[] = [];
     const prefixes: string[] = [];
     for (const file of page.files) {
       if (file.action === 'folder') prefixes.push(file.fileName);
@@ -676,7 +660,7 @@ export class B2Store implements ObjectStore {
    * uploads under a name this store wrote with a plain put. Nothing here does that (plain puts are
    * probes with unique names; everything else is created with ifNotExists).
    */
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
     const { signal } = options;
     // A name with an upload that may have landed unseen is listed: its versions may be more than known.
     const own = this.#uncertain.has(key) ? undefined : this.#uploaded.get(key);
@@ -705,9 +689,8 @@ export class B2Store implements ObjectStore {
     );
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
-    // Opened through the registry, each key is its own limited delete (../connection-limit.ts).
-    await settleAll(keys, (key) => this.delete(key, options));
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
+    await deleteEach(this, keys, options);
   }
 
   /** Nothing to release: sockets, the token, bucket ids and upload URLs stay warm for the next invocation. */
@@ -717,7 +700,7 @@ export class B2Store implements ObjectStore {
   }
 }
 
-function requireSecret(context: StoreContext, name: 'B2_ACCOUNT_ID' | 'B2_ACCOUNT_KEY'): string {
+function requireSecret(context: Store.StoreContext, name: 'B2_ACCOUNT_ID' | 'B2_ACCOUNT_KEY'): string {
   const value = context.credentials.reveal(name)?.trim();
   if (!value) {
     throw new StorageError({
@@ -732,7 +715,10 @@ function requireSecret(context: StoreContext, name: 'B2_ACCOUNT_ID' | 'B2_ACCOUN
 }
 
 /** No network here: the key is authorized on the first call, so its failures are that call's status. */
-export async function createStore(backend: B2Backend, context: StoreContext): Promise<ObjectStore> {
+export async function createStore(
+  backend: B2Backend,
+  context: Store.StoreContext,
+): Promise<Store.ObjectStore> {
   // Every request carries the storage agents (#axios); the global agents are guarded too, as a backstop.
   guardGlobalAgents();
   return new B2Store({

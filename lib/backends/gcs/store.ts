@@ -30,16 +30,8 @@ import { Storage, type File, type FileMetadata } from '@google-cloud/storage';
 import type { GcsBackend } from '../../config/backend.js';
 import { untilAborted } from '../../runtime/abortable.js';
 import { isAlreadyExists, StorageError, type StorageOperation } from '../errors.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-} from '../object-store.js';
-import type { StoreContext } from '../object-store.js';
+import type * as Store from '../object-store.js';
+import { deleteEach, storeCapabilities } from '../object-store.js';
 import { retrying } from '../../runtime/retry.js';
 import { guardGlobalAgents } from '../../net/endpoint-guard.js';
 import { clientSettings, PROJECT_SECRET, type GcsAuthMode, type GcsClientSettings } from './auth.js';
@@ -50,7 +42,7 @@ const PROVIDER = 'gcs';
 const DEFAULT_MAX_CONNECTIONS = 5;
 const PAGE_LIMIT = 1000;
 
-function objectInfo(key: string, metadata: FileMetadata): ObjectInfo {
+function objectInfo(key: string, metadata: FileMetadata): Store.ObjectInfo {
   const updated = metadata.updated ?? metadata.timeCreated;
   return {
     key,
@@ -61,14 +53,12 @@ function objectInfo(key: string, metadata: FileMetadata): ObjectInfo {
   };
 }
 
-export class GcsStore implements ObjectStore {
+export class GcsStore implements Store.ObjectStore {
   readonly provider = PROVIDER;
-  readonly capabilities = {
+  readonly capabilities = storeCapabilities(DEFAULT_MAX_CONNECTIONS, {
     conditionalWrites: true,
     putReturnsChecksum: true,
-    batchDelete: false,
-    connections: DEFAULT_MAX_CONNECTIONS,
-  };
+  });
   readonly location: string;
   readonly mode: GcsAuthMode;
   readonly #storage: Storage;
@@ -115,7 +105,7 @@ export class GcsStore implements ObjectStore {
     });
   }
 
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
     try {
       const [exists] = await this.#call('bucketExists', undefined, options.signal, () =>
         this.#storage.bucket(this.#bucketName).exists(),
@@ -139,7 +129,7 @@ export class GcsStore implements ObjectStore {
     }
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     if (this.mode === 'anonymous' && !this.#projectId) {
       throw new StorageError({
         code: 'InvalidConfig',
@@ -154,12 +144,12 @@ export class GcsStore implements ObjectStore {
     );
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
     const [metadata] = await this.#call('stat', key, options.signal, () => this.#file(key).getMetadata());
     return objectInfo(key, metadata);
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
     return this.#call('get', key, options.signal, async () => {
       const stream = this.#file(key).createReadStream();
       const onAbort = (): void => void stream.destroy();
@@ -174,7 +164,7 @@ export class GcsStore implements ObjectStore {
     });
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
     const file = this.#file(key);
     // The SDK retries uploads only inside `file.save` (avoided, see the header), so the retries of a
     // passing reset or 5xx are ours. Writing the same bytes again is idempotent; a conditional retry
@@ -207,7 +197,7 @@ export class GcsStore implements ObjectStore {
     return metadata.md5Hash === ours ? metadata : undefined;
   }
 
-  #upload(file: File, body: Uint8Array, options: PutOptions): Promise<FileMetadata> {
+  #upload(file: File, body: Uint8Array, options: Store.PutOptions): Promise<FileMetadata> {
     return this.#call('put', file.name, options.signal, async () => {
       // A multipart upload (one request); the SDK checks the stored CRC32C against what it sent.
       const writable = file.createWriteStream({
@@ -229,7 +219,7 @@ export class GcsStore implements ObjectStore {
     });
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
     const [files, , response] = await this.#call('list', prefix, options.signal, () =>
       this.#storage.bucket(this.#bucketName).getFiles({
         prefix: prefix === '' ? undefined : prefix,
@@ -247,13 +237,13 @@ export class GcsStore implements ObjectStore {
     };
   }
 
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
     await this.#call('delete', key, options.signal, () => this.#file(key).delete({ ignoreNotFound: true }));
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
-    // The connection limit paces these; the SDK has no batch endpoint.
-    await Promise.all(keys.map((key) => this.delete(key, options)));
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
+    // The SDK has no batch endpoint.
+    await deleteEach(this, keys, options);
   }
 
   async close(): Promise<void> {
@@ -261,7 +251,10 @@ export class GcsStore implements ObjectStore {
   }
 }
 
-export async function createStore(backend: GcsBackend, context: StoreContext): Promise<ObjectStore> {
+export async function createStore(
+  backend: GcsBackend,
+  context: Store.StoreContext,
+): Promise<Store.ObjectStore> {
   // The SDK (and its token requests) connect through Node's global agents: guard them.
   guardGlobalAgents();
   const settings = clientSettings(context.credentials, context.endpoint);

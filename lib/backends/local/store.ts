@@ -39,114 +39,22 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LocalBackend } from '../../config/backend.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-} from '../object-store.js';
-import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
-import type { StoreContext } from '../object-store.js';
+import type * as Store from '../object-store.js';
+import { deleteEach, storeCapabilities } from '../object-store.js';
+import { alreadyExists, missingBucket, StorageError, type StorageOperation } from '../errors.js';
+import { LOCAL_PROVIDER, localError } from './errors.js';
 
-const PROVIDER = 'local';
+type Errno = NodeJS.ErrnoException;
 const DEFAULT_PAGE = 1000;
 /** Temporary files carry this marker so listings never show a half-written object. */
 const TEMP_MARKER = '.bsf-tmp-';
-
-type Errno = NodeJS.ErrnoException;
-
-/** The one table from filesystem errors to portable codes. */
-function mapFsError(error: unknown, operation: StorageOperation, key?: string): StorageError {
-  if (error instanceof StorageError) return error;
-  const code = (error as Errno | undefined)?.code;
-  const base = { provider: PROVIDER, operation, key, cause: error };
-  switch (code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return new StorageError({
-        ...base,
-        code: 'NotFound',
-        subject: 'object',
-        message: `${key ?? 'path'} does not exist`,
-      });
-    case 'EEXIST':
-      return new StorageError({
-        ...base,
-        code: 'AlreadyExists',
-        subject: 'object',
-        message: `${key} already exists`,
-      });
-    case 'EACCES':
-    case 'EPERM':
-      return new StorageError({
-        ...base,
-        code: 'PermissionDenied',
-        message: `permission denied (${code})`,
-        hint: 'the function’s user must be able to read and write the volume; for KubeStash local storage set runtimeSettings.pod.securityContext (fsGroup / runAsUser) to match the volume’s owner',
-      });
-    case 'EROFS':
-      return new StorageError({
-        ...base,
-        code: 'PermissionDenied',
-        message: 'the volume is mounted read-only',
-        hint: 'mount the volume read-write, or run check with options.readOnly',
-      });
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new StorageError({
-        ...base,
-        code: 'QuotaExceeded',
-        message: `no space left on the volume (${code})`,
-        hint: 'free space on the volume or grow it',
-      });
-    case 'ELOOP':
-      return new StorageError({
-        ...base,
-        code: 'InvalidConfig',
-        message: `${key ?? 'the storage root'} is a symbolic link (or leads through a broken one)`,
-        hint: 'the local backend does not follow symbolic links for objects; replace the link with the file or directory itself',
-      });
-    case 'EISDIR':
-      return new StorageError({
-        ...base,
-        code: 'InvalidConfig',
-        message: `${key} is a directory, not an object`,
-      });
-    case 'ESTALE':
-    case 'EIO':
-    case 'EBUSY':
-    case 'EMFILE':
-    case 'ENFILE':
-      return new StorageError({
-        ...base,
-        code: 'Unavailable',
-        message: `the volume is not usable right now (${code})`,
-        retryable: true,
-      });
-    case 'ABORT_ERR':
-      return new StorageError({
-        ...base,
-        code: 'Timeout',
-        message: 'the filesystem call did not complete before its deadline',
-      });
-    default:
-      return new StorageError({
-        ...base,
-        code: 'Unknown',
-        message: `unexpected filesystem error (${code ?? 'unknown'})`,
-      });
-  }
-}
 
 /**
  * A call whose signal has fired does nothing: the file system's own calls take no signal (only reads and
  * writes of content do), so a canceled delete or write would otherwise still happen.
  */
-function notAborted(options: CallOptions, operation: StorageOperation, key?: string): void {
-  if (options.signal?.aborted) throw mapFsError(fsError('ABORT_ERR', 'aborted'), operation, key);
+function notAborted(options: Store.CallOptions, operation: StorageOperation, key?: string): void {
+  if (options.signal?.aborted) throw localError(fsError('ABORT_ERR', 'aborted'), operation, key);
 }
 
 /** O_NOFOLLOW where the platform has it: the last name of a path is never followed when it is a link. */
@@ -159,7 +67,12 @@ function fsError(code: string, message: string): Errno {
 }
 
 function invalidPath(what: string, why: string, key?: string): StorageError {
-  return new StorageError({ code: 'InvalidConfig', provider: PROVIDER, key, message: `${what} ${why}` });
+  return new StorageError({
+    code: 'InvalidConfig',
+    provider: LOCAL_PROVIDER,
+    key,
+    message: `${what} ${why}`,
+  });
 }
 
 /** A relative `/`-separated path without `.`/`..` segments or NUL, as its non-empty segments. */
@@ -223,7 +136,7 @@ const OUTSIDE_HINT =
 function escaped(what: string, operation: StorageOperation, key?: string): StorageError {
   return new StorageError({
     code: 'PermissionDenied',
-    provider: PROVIDER,
+    provider: LOCAL_PROVIDER,
     operation,
     key,
     message: `${what} leads outside the volume`,
@@ -239,15 +152,10 @@ export interface LocalBounds {
   area?: string;
 }
 
-export class LocalStore implements ObjectStore {
-  readonly provider = PROVIDER;
-  readonly capabilities = {
-    conditionalWrites: true,
-    putReturnsChecksum: false,
-    batchDelete: false,
-    // A file system, not a network service: many calls at once cost file descriptors, not sockets.
-    connections: 32,
-  };
+export class LocalStore implements Store.ObjectStore {
+  readonly provider = LOCAL_PROVIDER;
+  // A file system, not a network service: many calls at once cost file descriptors, not sockets.
+  readonly capabilities = storeCapabilities(32, { conditionalWrites: true });
   readonly location: string;
   readonly #root: string;
   readonly #volume: string;
@@ -292,7 +200,7 @@ export class LocalStore implements ObjectStore {
       await this.#assertInside(this.#root, fence, operation);
       return fence;
     } catch (error) {
-      throw mapFsError(error, operation);
+      throw localError(error, operation);
     }
   }
 
@@ -304,7 +212,7 @@ export class LocalStore implements ObjectStore {
       await this.#assertInside(path === this.#root ? path : dirname(path), fence, operation, key);
       return { path, fence };
     } catch (error) {
-      throw mapFsError(error, operation, key);
+      throw localError(error, operation, key);
     }
   }
 
@@ -319,7 +227,7 @@ export class LocalStore implements ObjectStore {
     if (opened !== undefined && !isInside(opened, fence)) throw escaped(`key "${key}"`, operation, key);
   }
 
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
     notAborted(options, 'bucketExists');
     await this.#checkedRoot('bucketExists');
     try {
@@ -327,7 +235,7 @@ export class LocalStore implements ObjectStore {
       if (!info.isDirectory()) {
         throw new StorageError({
           code: 'InvalidConfig',
-          provider: PROVIDER,
+          provider: LOCAL_PROVIDER,
           operation: 'bucketExists',
           message: `${this.#root} exists but is not a directory`,
         });
@@ -335,20 +243,20 @@ export class LocalStore implements ObjectStore {
       return true;
     } catch (error) {
       if ((error as Errno).code === 'ENOENT') return false;
-      throw mapFsError(error, 'bucketExists');
+      throw localError(error, 'bucketExists');
     }
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     if (await this.bucketExists(options)) {
-      throw alreadyExists(PROVIDER, { bucket: this.#root });
+      throw alreadyExists(LOCAL_PROVIDER, { bucket: this.#root });
     }
     await mkdir(this.#root, { recursive: true }).catch((error: unknown) =>
-      Promise.reject(mapFsError(error, 'createBucket')),
+      Promise.reject(localError(error, 'createBucket')),
     );
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
     notAborted(options, 'stat', key);
     const { path } = await this.#resolved(key, 'stat');
     try {
@@ -357,11 +265,11 @@ export class LocalStore implements ObjectStore {
       if (!info.isFile()) throw fsError('ENOENT', 'not a file');
       return { key, size: info.size, lastModified: info.mtime };
     } catch (error) {
-      throw await this.#notFoundSubject(mapFsError(error, 'stat', key));
+      throw await this.#notFoundSubject(localError(error, 'stat', key));
     }
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
     notAborted(options, 'get', key);
     const { path, fence } = await this.#resolved(key, 'get');
     let handle: FileHandle | undefined;
@@ -373,13 +281,13 @@ export class LocalStore implements ObjectStore {
       if (!info.isFile()) throw fsError('ENOENT', 'not a file');
       return await handle.readFile({ signal: options.signal });
     } catch (error) {
-      throw await this.#notFoundSubject(mapFsError(error, 'get', key));
+      throw await this.#notFoundSubject(localError(error, 'get', key));
     } finally {
       await handle?.close();
     }
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
     notAborted(options, 'put', key);
     const { path, fence } = await this.#resolved(key, 'put');
     if (!(await this.bucketExists())) throw this.#missingRoot('put', key);
@@ -404,11 +312,11 @@ export class LocalStore implements ObjectStore {
       return {};
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
-      throw mapFsError(error, 'put', key);
+      throw localError(error, 'put', key);
     }
   }
 
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
     notAborted(options, 'delete', key);
     const { path } = await this.#resolved(key, 'delete');
     try {
@@ -417,12 +325,12 @@ export class LocalStore implements ObjectStore {
       await unlink(path);
     } catch (error) {
       if ((error as Errno).code === 'ENOENT' || (error as Errno).code === 'ENOTDIR') return;
-      throw mapFsError(error, 'delete', key);
+      throw localError(error, 'delete', key);
     }
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
-    for (const key of keys) await this.delete(key, options);
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
+    await deleteEach(this, keys, options, 1);
   }
 
   /** Directories (keys relative to the root) inside the fence, as restic's local init makes them; existing ones stay. */
@@ -434,12 +342,12 @@ export class LocalStore implements ObjectStore {
         await this.#assertInside(path, fence, 'put', key);
         await mkdir(path, { recursive: true, mode: 0o700 });
       } catch (error) {
-        throw mapFsError(error, 'put', key);
+        throw localError(error, 'put', key);
       }
     }
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
     notAborted(options, 'list');
     if (prefix !== '') keySegments(prefix.replace(/\/$/, ''));
     if (!(await this.bucketExists())) throw this.#missingRoot('list');
@@ -448,7 +356,7 @@ export class LocalStore implements ObjectStore {
     // Walk from the deepest directory the prefix names; everything else is filtered by key.
     const lastSlash = prefix.lastIndexOf('/');
     const startKey = lastSlash < 0 ? '' : prefix.slice(0, lastSlash);
-    const objects: ObjectInfo[] = [];
+    const objects: Store.ObjectInfo[] = [];
     const prefixes: string[] = [];
     let more = false;
     try {
@@ -464,7 +372,7 @@ export class LocalStore implements ObjectStore {
         else objects.push(entry.object);
       }
     } catch (error) {
-      throw mapFsError(error, 'list', prefix);
+      throw localError(error, 'list', prefix);
     }
     const last =
       objects.length + prefixes.length > 0
@@ -483,7 +391,9 @@ export class LocalStore implements ObjectStore {
     prefix: string,
     folded: boolean,
     fence: string,
-  ): AsyncGenerator<{ prefix: string; object?: undefined } | { prefix?: undefined; object: ObjectInfo }> {
+  ): AsyncGenerator<
+    { prefix: string; object?: undefined } | { prefix?: undefined; object: Store.ObjectInfo }
+  > {
     const dirPath = dirKey === '' ? this.#root : this.#path(dirKey);
     let entries;
     try {
@@ -515,15 +425,12 @@ export class LocalStore implements ObjectStore {
   }
 
   #missingRoot(operation: StorageOperation, key?: string): StorageError {
-    return new StorageError({
-      code: 'NotFound',
-      subject: 'bucket',
-      provider: PROVIDER,
-      operation,
-      key,
-      message: `storage root ${this.#root} does not exist`,
-      hint: 'check mountPath/subPath and that the volume is mounted; initialize with options.createBucket creates the directory',
-    });
+    return missingBucket(
+      LOCAL_PROVIDER,
+      { operation, key },
+      `storage root ${this.#root}`,
+      'check mountPath/subPath and that the volume is mounted; initialize with options.createBucket creates the directory',
+    );
   }
 
   /** A NotFound for an object whose root is missing is really a missing bucket. */
@@ -541,11 +448,17 @@ export class LocalStore implements ObjectStore {
 const SCOPE_VALUE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function refused(message: string, hint: string): StorageError {
-  return new StorageError({ code: 'InvalidConfig', provider: PROVIDER, operation: 'connect', message, hint });
+  return new StorageError({
+    code: 'InvalidConfig',
+    provider: LOCAL_PROVIDER,
+    operation: 'connect',
+    message,
+    hint,
+  });
 }
 
 /** The volume root: the deployment's own mount; a request's mountPath only on the workstation stage. */
-function volumeRootOf(backend: LocalBackend, context: StoreContext): string {
+function volumeRootOf(backend: LocalBackend, context: Store.StoreContext): string {
   if (context.localVolumeRoot) return context.localVolumeRoot;
   if (context.requireLocalVolumeRoot) {
     throw refused(
@@ -560,7 +473,7 @@ function volumeRootOf(backend: LocalBackend, context: StoreContext): string {
  * LOCAL_SUBPATH_TEMPLATE with the request's `{tenant}` and `{namespace}`, as path segments. A template
  * that needs a value the request's scope lacks is refused rather than collapsed into a shared directory.
  */
-export function expandSubPathTemplate(template: string, scope: StoreContext['scope']): string[] {
+export function expandSubPathTemplate(template: string, scope: Store.StoreContext['scope']): string[] {
   const expanded = template.replace(/\{([^{}]*)\}/g, (_match, field: string) => {
     if (field !== 'tenant' && field !== 'namespace') {
       throw refused(
@@ -590,7 +503,10 @@ export function expandSubPathTemplate(template: string, scope: StoreContext['sco
   return segments;
 }
 
-export async function createStore(backend: LocalBackend, context: StoreContext): Promise<ObjectStore> {
+export async function createStore(
+  backend: LocalBackend,
+  context: Store.StoreContext,
+): Promise<Store.ObjectStore> {
   const volume = volumeRootOf(backend, context);
   const area = context.localSubPathTemplate
     ? join(volume, ...expandSubPathTemplate(context.localSubPathTemplate, context.scope))

@@ -23,32 +23,16 @@
  * - Basic auth from REST_SERVER_USERNAME/REST_SERVER_PASSWORD, else user:password in the URL; the URL
  *   without them is what messages show. CA_CERT_DATA: a PEM CA to trust. Every call takes the
  *   caller's signal, passes the endpoint guard (http-client.ts) and is retried on passing faults
- *   (retry.ts); every request here is idempotent (see above for POST).
+ *   (http-exchange.ts, shared with Swift); every request here is idempotent (see above for POST).
  */
 import { z } from 'zod';
 import { mapLimit } from '../../runtime/concurrency.js';
 import { alreadyExists, isMissingObject, StorageError, type StorageOperation } from '../errors.js';
 import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-} from '../object-store.js';
-import { retrying } from '../../runtime/retry.js';
-import {
-  bodyBytes,
-  httpRetryVerdict,
-  isDeleted,
-  isSuccess,
-  notFoundSubject,
-  presenceOf,
-  type HttpCall,
-} from '../http-status.js';
+import type * as Store from '../object-store.js';
+import { deleteEach, storeCapabilities } from '../object-store.js';
+import { httpRetryVerdict, isSuccess, unreadableAnswer, withQuery, type HttpCall } from '../http-status.js';
+import { HttpExchange } from '../http-exchange.js';
 import { REST_PROVIDER, restError, notExpressible, type RestTarget } from './errors.js';
 import {
   CONFIG_KEY,
@@ -82,131 +66,84 @@ export interface RestConnection {
 /** Paths are below the repository URL: `config`, `<type>/`, `<type>/<id>`, or `` for the repository itself. */
 type RestCall = HttpCall<RestTarget>;
 
-export class RestStore implements ObjectStore {
+export class RestStore implements Store.ObjectStore {
   readonly provider = REST_PROVIDER;
   readonly location: string;
-  readonly capabilities: StoreCapabilities = {
-    // rest-server's own default is unbounded; restic's REST backend opens 5 connections.
-    connections: 5,
-    conditionalWrites: false,
-    putReturnsChecksum: false,
-    batchDelete: false,
-    resticOnly: true,
-  };
+  // rest-server's own default is unbounded; restic's REST backend opens 5 connections.
+  readonly capabilities = storeCapabilities(5, { resticOnly: true });
   readonly #connection: RestConnection;
-  /** A request of this store proved the repository's directories exist. */
-  #repositorySeen = false;
-  readonly #listings = new Map<RestType, { at: number; files: Promise<ObjectInfo[]> }>();
+  readonly #exchange: HttpExchange<RestTarget>;
+  readonly #listings = new Map<RestType, { at: number; files: Promise<Store.ObjectInfo[]> }>();
 
   constructor(connection: RestConnection) {
     this.#connection = connection;
     const { base } = connection;
     this.location = `${base.protocol}//${base.host}${base.pathname === '/' ? '' : base.pathname.replace(/\/$/, '')}`;
+    this.#exchange = new HttpExchange<RestTarget>({
+      objectTarget: 'file',
+      containerTarget: 'repository',
+      transmit: (call) => this.#transmit(call),
+      error: (failure, call) => restError(failure, { ...call, repository: this.location }),
+      retryVerdict: (response) => httpRetryVerdict(response),
+      provesContainer: () => true,
+      containerExists: (signal) => this.bucketExists({ signal }),
+    });
   }
 
-  async #send(call: RestCall, attempts?: { made: number }): Promise<HttpResponse> {
-    const context = {
-      operation: call.operation,
-      target: call.target,
-      key: call.key,
-      repository: this.location,
-    };
-    const url = new URL(call.path, this.#connection.base);
-    for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
+  /** One attempt: the URL below the repository, basic auth when configured. */
+  #transmit(call: RestCall): Promise<HttpResponse> {
+    const url = withQuery(new URL(call.path, this.#connection.base), call.query);
     const headers = { ...call.headers };
     if (this.#connection.authorization) headers.authorization = this.#connection.authorization;
-    return retrying(
-      async (attempt) => {
-        if (attempts) attempts.made = attempt + 1;
-        let response: HttpResponse;
-        try {
-          response = await sendRequest(
-            { method: call.method, url, headers, body: call.body, signal: call.signal },
-            this.#connection.http,
-          );
-        } catch (error) {
-          throw restError(error, context);
-        }
-        if (isSuccess(response.status)) this.#repositorySeen = true;
-        return response;
-      },
-      { signal: call.signal, idempotent: true, retryResult: httpRetryVerdict },
+    return sendRequest(
+      { method: call.method, url, headers, body: call.body, signal: call.signal },
+      this.#connection.http,
     );
   }
 
-  #fail(response: HttpResponse, call: Pick<RestCall, 'operation' | 'target' | 'key'>): StorageError {
-    return restError(response, { ...call, repository: this.location });
+  /** A request on one restic file. */
+  #fileCall(operation: StorageOperation, method: RestCall['method'], key: string, signal?: AbortSignal) {
+    return {
+      operation,
+      target: 'file',
+      method,
+      path: restPath(fileOf(key, operation)),
+      key,
+      signal,
+    } as const;
   }
 
-  /** A 404 on a file: the repository's when its directories are missing. */
-  async #notFound(
-    response: HttpResponse,
-    operation: StorageOperation,
-    key: string,
-    signal?: AbortSignal,
-  ): Promise<StorageError> {
-    const subject = await notFoundSubject(this.#repositorySeen, () => this.bucketExists({ signal }));
-    return this.#fail(response, { operation, target: subject === 'object' ? 'file' : 'repository', key });
-  }
-
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
-    const call = {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
+    return this.#exchange.probe({
       operation: 'bucketExists',
       target: 'repository',
       method: 'GET',
       path: 'keys/',
       headers: { accept: V2 },
       signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    const present = presenceOf(response);
-    if (present === undefined) throw this.#fail(response, call);
-    return present;
+    });
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     if (await this.bucketExists(options))
       throw alreadyExists(REST_PROVIDER, { bucket: `repository ${this.location}` });
-    const call = {
+    await this.#exchange.expect({
       operation: 'createBucket',
       target: 'repository',
       method: 'POST',
       path: '',
       query: { create: 'true' },
       signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
+    });
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
-    const call = {
-      operation: 'stat',
-      target: 'file',
-      method: 'HEAD',
-      path: restPath(fileOf(key, 'stat')),
-      key,
-      signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    if (response.status === 404) throw await this.#notFound(response, 'stat', key, options.signal);
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
+    const response = await this.#exchange.read(this.#fileCall('stat', 'HEAD', key, options.signal));
     return { key, size: Number(response.header('content-length') ?? 0) };
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
-    const call = {
-      operation: 'get',
-      target: 'file',
-      method: 'GET',
-      path: restPath(fileOf(key, 'get')),
-      key,
-      signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    if (response.status === 404) throw await this.#notFound(response, 'get', key, options.signal);
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
-    return bodyBytes(response);
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
+    return this.#exchange.readBytes(this.#fileCall('get', 'GET', key, options.signal));
   }
 
   /** The stored bytes, or undefined when there is no such file (or it cannot be read). */
@@ -214,7 +151,7 @@ export class RestStore implements ObjectStore {
     return this.get(key, { signal }).catch(() => undefined);
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
     const file = fileOf(key, 'put');
     if (options.ifNotExists) {
       const there = await this.stat(key, { signal: options.signal }).then(
@@ -227,24 +164,19 @@ export class RestStore implements ObjectStore {
       if (there) throw alreadyExists(REST_PROVIDER, { key });
     }
     const call = {
-      operation: 'put',
-      target: 'file',
-      method: 'POST',
-      path: restPath(file),
-      key,
+      ...this.#fileCall('put', 'POST', key, options.signal),
       headers: { 'content-type': 'application/octet-stream' },
       body,
-      signal: options.signal,
-    } as const;
+    };
     const attempts = { made: 0 };
-    const response = await this.#send(call, attempts);
+    const response = await this.#exchange.send(call, attempts);
     this.#forget(file);
     if (isSuccess(response.status)) return {};
-    if (response.status === 404) throw this.#fail(response, { ...call, target: 'repository' });
-    if (response.status !== 403) throw this.#fail(response, call);
+    if (response.status === 404) throw this.#exchange.fail(response, { ...call, target: 'repository' });
+    if (response.status !== 403) throw this.#exchange.fail(response, call);
     // rest-server's refusal to overwrite, or no access at all: what is stored tells.
     const stored = await this.#existing(key, options.signal);
-    if (stored === undefined) throw this.#fail(response, call);
+    if (stored === undefined) throw this.#exchange.fail(response, call);
     const same = Buffer.from(stored).equals(Buffer.from(body));
     // The same bytes are our own earlier attempt, or (without ifNotExists) a file restic names by its content.
     if (same && (!options.ifNotExists || attempts.made > 1)) return {};
@@ -264,29 +196,22 @@ export class RestStore implements ObjectStore {
     if (file.type !== 'config') this.#listings.delete(file.type);
   }
 
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
     const file = fileOf(key, 'delete');
-    const call = {
-      operation: 'delete',
-      target: 'file',
-      method: 'DELETE',
-      path: restPath(file),
-      key,
-      signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    this.#forget(file);
-    if (isDeleted(response)) return;
-    throw this.#fail(response, call);
+    try {
+      await this.#exchange.remove(this.#fileCall('delete', 'DELETE', key, options.signal));
+    } finally {
+      this.#forget(file);
+    }
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
     for (const key of keys) fileOf(key, 'delete');
-    await mapLimit([...keys], SIDE_CONCURRENCY, (key) => this.delete(key, options));
+    await deleteEach(this, keys, options, SIDE_CONCURRENCY);
   }
 
   /** Every file of one type, keyed as ObjectStore keys, sorted. */
-  #listType(type: RestType, signal?: AbortSignal): Promise<ObjectInfo[]> {
+  #listType(type: RestType, signal?: AbortSignal): Promise<Store.ObjectInfo[]> {
     // Only data/ is reused: a walk reads it for data/ and each of its shards. Other types are read
     // fresh, so a caller polling keys/ (a concurrent initializer's key) sees new files at once.
     if (type !== 'data') return this.#readListing(type, signal);
@@ -300,8 +225,8 @@ export class RestStore implements ObjectStore {
     return files;
   }
 
-  async #readListing(type: RestType, signal?: AbortSignal): Promise<ObjectInfo[]> {
-    const call = {
+  async #readListing(type: RestType, signal?: AbortSignal): Promise<Store.ObjectInfo[]> {
+    const response = await this.#exchange.expect({
       operation: 'list',
       target: 'repository',
       method: 'GET',
@@ -309,26 +234,25 @@ export class RestStore implements ObjectStore {
       headers: { accept: V2 },
       key: `${type}/`,
       signal,
-    } as const;
-    const response = await this.#send(call);
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
+    });
     let raw: unknown;
     try {
       raw = JSON.parse(response.body.toString('utf8') || '[]');
     } catch (error) {
-      throw new StorageError({
-        code: 'Unknown',
-        provider: REST_PROVIDER,
-        operation: 'list',
-        key: `${type}/`,
-        message: 'the REST server answered the listing with an unreadable body',
-        cause: error,
-      });
+      throw unreadableAnswer(
+        REST_PROVIDER,
+        'list',
+        'the REST server answered the listing with an unreadable body',
+        {
+          key: `${type}/`,
+          cause: error,
+        },
+      );
     }
     // rest-server answers `null` for an empty v1 listing.
     if (raw === null) raw = [];
     const v2 = v2Listing.safeParse(raw);
-    let files: ObjectInfo[];
+    let files: Store.ObjectInfo[];
     if (v2.success) {
       files = v2.data
         .filter((entry) => isRestId(entry.name))
@@ -336,13 +260,12 @@ export class RestStore implements ObjectStore {
     } else {
       const v1 = v1Listing.safeParse(raw);
       if (!v1.success) {
-        throw new StorageError({
-          code: 'Unknown',
-          provider: REST_PROVIDER,
-          operation: 'list',
-          key: `${type}/`,
-          message: 'the REST server answered the listing with neither a v1 nor a v2 body',
-        });
+        throw unreadableAnswer(
+          REST_PROVIDER,
+          'list',
+          'the REST server answered the listing with neither a v1 nor a v2 body',
+          { key: `${type}/` },
+        );
       }
       // A v1 server names files only: their sizes come from a HEAD each.
       files = await mapLimit(v1.data.filter(isRestId), SIDE_CONCURRENCY, (id) =>
@@ -352,7 +275,7 @@ export class RestStore implements ObjectStore {
     return files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async #config(signal?: AbortSignal): Promise<ObjectInfo[]> {
+  async #config(signal?: AbortSignal): Promise<Store.ObjectInfo[]> {
     try {
       return [await this.stat(CONFIG_KEY, { signal })];
     } catch (error) {
@@ -361,21 +284,21 @@ export class RestStore implements ObjectStore {
     }
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
     const sources = sourcesOf(prefix);
     if (!sources.config && sources.types.length === 0) throw notExpressible('list', prefix, 'prefix');
     const limit = Math.max(1, options.limit ?? DEFAULT_PAGE);
     const after = options.pageToken;
-    const objects: ObjectInfo[] = [];
+    const objects: Store.ObjectInfo[] = [];
     const prefixes: string[] = [];
     let last: string | undefined;
     // Sources in key order (config < data/ < index/ < keys/ < locks/ < snapshots/), read only as far as the page needs.
-    const reads: (() => Promise<ObjectInfo[]>)[] = [
+    const reads: (() => Promise<Store.ObjectInfo[]>)[] = [
       ...(sources.config ? [() => this.#config(options.signal)] : []),
       ...sources.types.map((type) => () => this.#listType(type, options.signal)),
     ];
     for (let index = 0; index < reads.length; index += 1) {
-      for (const object of await (reads[index] as () => Promise<ObjectInfo[]>)()) {
+      for (const object of await (reads[index] as () => Promise<Store.ObjectInfo[]>)()) {
         if (!object.key.startsWith(prefix)) continue;
         const slash = options.delimiter ? object.key.indexOf('/', prefix.length) : -1;
         const name = slash >= 0 ? object.key.slice(0, slash + 1) : object.key;

@@ -42,28 +42,19 @@ import {
   type PutObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import type { S3Backend } from '../../config/backend.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-} from '../object-store.js';
+import type * as Store from '../object-store.js';
 import { rememberBounded } from '../../runtime/memo.js';
 import { retrying } from '../../runtime/retry.js';
 import { StorageError, type StorageOperation } from '../errors.js';
-import { joinKey, md5HexToBase64 } from '../object-store.js';
+import { joinKey, md5HexToBase64, storeCapabilities } from '../object-store.js';
 import {
+  claimIo,
   claimSiblingKey,
   createExclusively,
-  isClaimKey,
-  type ClaimEntry,
+  refuseClaimKey,
+  withoutClaims,
   type ExclusiveCreateIo,
 } from '../exclusive-create.js';
-import type { StoreContext } from '../object-store.js';
 import { resolveS3Endpoint, type S3Endpoint } from './endpoint.js';
 import { isRegionMismatch, s3Error, regionFromError, s3StatusCode } from './errors.js';
 import { guardAgent, HOSTS_SETTING, listedEndpoint } from '../../net/endpoint-guard.js';
@@ -75,7 +66,7 @@ const DEFAULT_MAX_CONNECTIONS = 50;
 const REQUEST_TIMEOUT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_KEYS = 1000;
-/** How long a store's own cleanup (its claim object) may take once the caller's deadline has passed. */
+/** How long removing the capability probe may take once the caller's deadline has passed. */
 const CLEANUP_TIMEOUT_MS = 5_000;
 
 export interface S3StoreSettings {
@@ -207,10 +198,10 @@ function stripQuotes(etag: string | undefined): string | undefined {
   return etag?.replace(/"/g, '');
 }
 
-export class S3Store implements ObjectStore {
+export class S3Store implements Store.ObjectStore {
   readonly provider = PROVIDER;
   readonly location: string;
-  readonly capabilities: StoreCapabilities;
+  readonly capabilities: Store.StoreCapabilities;
   readonly #settings: S3StoreSettings;
   #region: string;
   #client: S3Client;
@@ -223,12 +214,11 @@ export class S3Store implements ObjectStore {
     this.location = settings.bucket;
     this.#region = settings.region;
     const known = settings.endpoint.aws ? true : conditionalSupportByEndpoint.get(this.#endpointKey());
-    this.capabilities = {
+    this.capabilities = storeCapabilities(DEFAULT_MAX_CONNECTIONS, {
       conditionalWrites: known ?? false,
       putReturnsChecksum: true,
       batchDelete: true,
-      connections: DEFAULT_MAX_CONNECTIONS,
-    };
+    });
     this.#client = sharedClient(settings, this.#region);
   }
 
@@ -277,7 +267,7 @@ export class S3Store implements ObjectStore {
     this.#client = sharedClient(this.#settings, region);
   }
 
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
     const Bucket = this.#settings.bucket;
     try {
       await this.#send('bucketExists', undefined, options.signal, (client, o) =>
@@ -315,7 +305,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     const Bucket = this.#settings.bucket;
     const region = this.#region;
     const CreateBucketConfiguration =
@@ -325,7 +315,7 @@ export class S3Store implements ObjectStore {
     );
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
     try {
       const head = await this.#send('stat', key, options.signal, (client, o) =>
         client.send(new HeadObjectCommand({ Bucket: this.#settings.bucket, Key: key }), o),
@@ -363,7 +353,7 @@ export class S3Store implements ObjectStore {
     );
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
     return this.#send('get', key, options.signal, async (client, o) => {
       const response = await client.send(
         new GetObjectCommand({ Bucket: this.#settings.bucket, Key: key }),
@@ -374,22 +364,14 @@ export class S3Store implements ObjectStore {
     });
   }
 
-  async prepareExclusiveCreate(directory: string, options: CallOptions = {}): Promise<void> {
+  async prepareExclusiveCreate(directory: string, options: Store.CallOptions = {}): Promise<void> {
     await this.#conditionalWritesEnforced(joinKey(directory, 'object'), options.signal).catch(
       () => undefined,
     );
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    if (isClaimKey(key)) {
-      throw new StorageError({
-        code: 'InvalidConfig',
-        provider: PROVIDER,
-        operation: 'put',
-        key,
-        message: `key "${key}" uses a reserved name`,
-      });
-    }
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
+    refuseClaimKey(PROVIDER, key);
     if (!options.ifNotExists) return this.#putObject(key, body, options);
     if (await this.#conditionalWritesEnforced(key, options.signal)) {
       try {
@@ -406,7 +388,7 @@ export class S3Store implements ObjectStore {
     key: string,
     body: Uint8Array,
     options: { signal?: AbortSignal; contentType?: string; ifNoneMatch?: boolean },
-  ): Promise<PutResult> {
+  ): Promise<Store.PutResult> {
     const ContentMD5 = createHash('md5').update(body).digest('base64');
     const send = (): Promise<PutObjectCommandOutput> =>
       this.#send('put', key, options.signal, (client, o) =>
@@ -497,39 +479,21 @@ export class S3Store implements ObjectStore {
   }
 
   #exclusiveIo(signal: AbortSignal | undefined): ExclusiveCreateIo {
-    return {
+    return claimIo({
       provider: PROVIDER,
       signal,
-      write: (key: string, body: Uint8Array) => this.#putObject(key, body, { signal }),
-      listAll: async (prefix: string, delimiter?: '/'): Promise<ClaimEntry[]> => {
-        const entries: ClaimEntry[] = [];
-        let pageToken: string | undefined;
-        do {
-          const page = await this.#listPage(prefix, { signal, pageToken, delimiter });
-          entries.push(
-            ...page.objects.map((object) => ({ key: object.key, lastModified: object.lastModified })),
-          );
-          pageToken = page.nextPageToken;
-        } while (pageToken !== undefined);
-        return entries;
-      },
-      remove: (key: string) => this.delete(key, { signal }),
-      removeAfterDeadline: (key: string) =>
-        this.delete(key, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }),
-    };
+      write: (key, body) => this.#putObject(key, body, { signal }),
+      listPage: (prefix, options) => this.#listPage(prefix, options),
+      delete: (key, options) => this.delete(key, options),
+    });
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
-    const page = await this.#listPage(prefix, options);
-    return {
-      objects: page.objects.filter((object) => !isClaimKey(object.key)),
-      prefixes: page.prefixes.filter((folded) => !isClaimKey(folded)),
-      nextPageToken: page.nextPageToken,
-    };
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
+    return withoutClaims(await this.#listPage(prefix, options));
   }
 
   /** One ListObjectsV2 page, unfiltered. */
-  async #listPage(prefix: string, options: ListOptions): Promise<ListPage> {
+  async #listPage(prefix: string, options: Store.ListOptions): Promise<Store.ListPage> {
     const response = await this.#send('list', prefix, options.signal, (client, o) =>
       client.send(
         new ListObjectsV2Command({
@@ -542,7 +506,7 @@ export class S3Store implements ObjectStore {
         o,
       ),
     );
-    const objects = (response.Contents ?? []).flatMap((object): ObjectInfo[] =>
+    const objects = (response.Contents ?? []).flatMap((object): Store.ObjectInfo[] =>
       object.Key === undefined
         ? []
         : [
@@ -564,7 +528,7 @@ export class S3Store implements ObjectStore {
     return { objects, prefixes, nextPageToken: more ? response.NextContinuationToken : undefined };
   }
 
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
     try {
       await this.#send('delete', key, options.signal, (client, o) =>
         client.send(new DeleteObjectCommand({ Bucket: this.#settings.bucket, Key: key }), o),
@@ -576,7 +540,7 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
     for (let start = 0; start < keys.length; start += MAX_KEYS) {
       const batch = keys.slice(start, start + MAX_KEYS);
       const command = new DeleteObjectsCommand({
@@ -621,7 +585,7 @@ function addContentMd5(command: DeleteObjectsCommand): void {
   );
 }
 
-function credentialsFrom(context: StoreContext): S3StoreSettings['credentials'] {
+function credentialsFrom(context: Store.StoreContext): S3StoreSettings['credentials'] {
   const bag = context.credentials;
   const accessKeyId = bag.reveal('AWS_ACCESS_KEY_ID')?.trim();
   const secretAccessKey = bag.reveal('AWS_SECRET_ACCESS_KEY')?.trim();
@@ -659,7 +623,10 @@ function refuseRoleCredentialsFor(endpoint: S3Endpoint, credentials: S3StoreSett
   });
 }
 
-export async function createStore(backend: S3Backend, context: StoreContext): Promise<ObjectStore> {
+export async function createStore(
+  backend: S3Backend,
+  context: Store.StoreContext,
+): Promise<Store.ObjectStore> {
   const endpoint = resolveS3Endpoint(backend.endpoint, context.endpoint);
   const configuredRegion = backend.region?.trim() || undefined;
   const caPem = context.credentials.reveal('CA_CERT_DATA')?.trim() || undefined;

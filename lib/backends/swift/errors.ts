@@ -13,6 +13,7 @@ import {
   type HttpFailureContext,
 } from '../http-status.js';
 import type { HttpResponse } from '../../net/http-client.js';
+import type { RetryVerdict } from '../../runtime/retry.js';
 
 export const SWIFT_PROVIDER = 'swift';
 
@@ -122,9 +123,7 @@ export function swiftError(failure: unknown, context: SwiftErrorContext): Storag
 }
 
 /** Passing failures worth another attempt (retry.ts): the shared ones, 422 (damaged in transit) and 498. */
-export function swiftRetryVerdict(
-  response: Pick<HttpResponse, 'status' | 'header'>,
-): { retryAfterMs?: number; notProcessed?: boolean } | undefined {
+export function swiftRetryVerdict(response: Pick<HttpResponse, 'status' | 'header'>): RetryVerdict {
   return httpRetryVerdict(response, {
     passing: [CHECKSUM_MISMATCH, SWIFT_RATE_LIMITED],
     notProcessed: [SWIFT_RATE_LIMITED],

@@ -25,37 +25,25 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { SwiftBackend } from '../../config/backend.js';
-import type {
-  CallOptions,
-  ListOptions,
-  ListPage,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-} from '../object-store.js';
+import type * as Store from '../object-store.js';
+import { deleteEach, storeCapabilities } from '../object-store.js';
 import { alreadyExists, StorageError, type StorageOperation } from '../errors.js';
-import { createExclusively, isClaimKey, type ExclusiveCreateIo } from '../exclusive-create.js';
-import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
-import { retrying } from '../../runtime/retry.js';
 import {
-  bodyBytes,
-  isDeleted,
-  isSuccess,
-  notFoundSubject,
-  presenceOf,
-  type HttpCall,
-} from '../http-status.js';
+  claimIo,
+  createExclusively,
+  refuseClaimKey,
+  withoutClaims,
+  type ExclusiveCreateIo,
+} from '../exclusive-create.js';
+import { sendRequest, type HttpClientOptions, type HttpResponse } from '../../net/http-client.js';
+import { isSuccess, unreadableAnswer, withQuery, type HttpCall } from '../http-status.js';
+import { HttpExchange, type FailedCall } from '../http-exchange.js';
 import { planSwiftAuth, SwiftAuthenticator, type SwiftSession } from './auth.js';
 import { SWIFT_PROVIDER, swiftError, swiftRetryVerdict, type SwiftTarget } from './errors.js';
-import type { StoreContext } from '../object-store.js';
 
 const DEFAULT_PAGE = 1000;
 /** Swift's default container_listing_limit; a page never asks for more. */
 const MAX_PAGE = 10_000;
-/** Own claim objects are removed within this, even after the caller's deadline passed. */
-const CLEANUP_TIMEOUT_MS = 10_000;
 /** Swift's default max_deletes_per_request for the bulk middleware. */
 const DEFAULT_BULK_DELETES = 10_000;
 
@@ -99,7 +87,7 @@ function parseDate(value: string | undefined): Date | undefined {
 /** Paths are below the storage URL, already encoded (`container/key`), or `` for the account. */
 type SwiftCall = HttpCall<SwiftTarget>;
 
-export class SwiftStore implements ObjectStore {
+export class SwiftStore implements Store.ObjectStore {
   readonly provider = SWIFT_PROVIDER;
   readonly location: string;
   readonly #container: string;
@@ -108,10 +96,7 @@ export class SwiftStore implements ObjectStore {
   readonly #storageUrlOverride: string | undefined;
   #bulkDelete: Promise<number | undefined> | undefined;
   #bulkKnown: number | undefined | null = null;
-  /** A request of this store succeeded on the container or an object in it. */
-  #containerSeen = false;
-  /** Listings in flight, which may yet prove the container exists. */
-  readonly #listings = new Set<Promise<unknown>>();
+  readonly #exchange: HttpExchange<SwiftTarget>;
 
   constructor(
     container: string,
@@ -124,17 +109,22 @@ export class SwiftStore implements ObjectStore {
     this.#auth = auth;
     this.#http = http;
     this.#storageUrlOverride = storageUrlOverride;
+    this.#exchange = new HttpExchange<SwiftTarget>({
+      objectTarget: 'object',
+      containerTarget: 'container',
+      transmit: (call) => this.#transmit(call),
+      error: (failure, call) => this.#error(failure, call),
+      retryVerdict: swiftRetryVerdict,
+      // Account-level requests (bulk delete) succeed whether the container exists or not.
+      provesContainer: (call) => call.path !== '',
+      containerExists: (signal) => this.bucketExists({ signal }),
+    });
   }
 
-  get capabilities(): StoreCapabilities {
+  get capabilities(): Store.StoreCapabilities {
     // Until /info has been read, assume the bulk middleware (it is in Swift's default pipeline).
-    return {
-      conditionalWrites: false,
-      putReturnsChecksum: true,
-      batchDelete: this.#bulkKnown !== undefined,
-      // restic's swift backend opens 5; a check's probes and an inventory's listings want a few more.
-      connections: 8,
-    };
+    // restic's swift backend opens 5; a check's probes and an inventory's listings want a few more.
+    return storeCapabilities(8, { putReturnsChecksum: true, batchDelete: this.#bulkKnown !== undefined });
   }
 
   /** The authentication mode the secret's keys chose (for tests and logs; never a value). */
@@ -144,9 +134,7 @@ export class SwiftStore implements ObjectStore {
 
   #url(session: SwiftSession, call: Pick<SwiftCall, 'path' | 'query'>): URL {
     const base = (this.#storageUrlOverride ?? session.storageUrl).replace(/\/+$/, '');
-    const url = new URL(call.path === '' ? base : `${base}/${call.path}`);
-    for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
-    return url;
+    return withQuery(new URL(call.path === '' ? base : `${base}/${call.path}`), call.query);
   }
 
   #containerPath(): string {
@@ -157,53 +145,32 @@ export class SwiftStore implements ObjectStore {
     return `${this.#containerPath()}/${encodePath(key)}`;
   }
 
-  /**
-   * One authenticated request; renews the token once on a 401. Transport failures are classified.
-   * Passing faults (resets, timeouts of one attempt, 408/429/5xx answers) are retried (retry.ts): every
-   * Swift request here is idempotent (see `#putObject` for `If-None-Match: *`). After the last attempt
-   * a failed answer is returned for the caller's own error. `attempts` learns how many were made.
-   */
-  async #send(call: SwiftCall, attempts?: { made: number }): Promise<HttpResponse> {
-    const context = {
-      operation: call.operation,
-      target: call.target,
-      key: call.key,
-      container: this.#container,
-    };
-    return retrying(
-      async (attempt) => {
-        if (attempts) attempts.made = attempt + 1;
-        for (let renewal = 0; ; renewal += 1) {
-          const session = await this.#auth.session(call.signal);
-          let response: HttpResponse;
-          try {
-            response = await sendRequest(
-              {
-                method: call.method,
-                url: this.#url(session, call),
-                headers: { ...call.headers, 'x-auth-token': session.token },
-                body: call.body,
-                signal: call.signal,
-              },
-              this.#http,
-            );
-          } catch (error) {
-            throw swiftError(error, context);
-          }
-          if (response.status === 401 && renewal === 0 && this.#auth.plan.renewable) {
-            await this.#auth.invalidate(session);
-            continue;
-          }
-          if (call.path !== '' && isSuccess(response.status)) this.#containerSeen = true;
-          return response;
-        }
-      },
-      { signal: call.signal, idempotent: true, retryResult: swiftRetryVerdict },
-    );
+  /** A request on one object of the container. */
+  #objectCall(operation: StorageOperation, method: SwiftCall['method'], key: string, signal?: AbortSignal) {
+    return { operation, target: 'object', method, path: this.#objectPath(key), key, signal } as const;
   }
 
-  #fail(response: HttpResponse, call: Pick<SwiftCall, 'operation' | 'target' | 'key'>): StorageError {
-    return swiftError(response, {
+  /** One authenticated attempt; renews the token once on a 401. */
+  async #transmit(call: SwiftCall): Promise<HttpResponse> {
+    for (let renewal = 0; ; renewal += 1) {
+      const session = await this.#auth.session(call.signal);
+      const response = await sendRequest(
+        {
+          method: call.method,
+          url: this.#url(session, call),
+          headers: { ...call.headers, 'x-auth-token': session.token },
+          body: call.body,
+          signal: call.signal,
+        },
+        this.#http,
+      );
+      if (response.status !== 401 || renewal > 0 || !this.#auth.plan.renewable) return response;
+      await this.#auth.invalidate(session);
+    }
+  }
+
+  #error(failure: unknown, call: FailedCall<SwiftTarget>): StorageError {
+    return swiftError(failure, {
       operation: call.operation,
       target: call.target,
       key: call.key,
@@ -212,33 +179,17 @@ export class SwiftStore implements ObjectStore {
     });
   }
 
-  /** A 404 on an object is ambiguous in Swift: it is the container's when the container is missing. */
-  async #notFound(
-    response: HttpResponse,
-    operation: StorageOperation,
-    key: string,
-    signal?: AbortSignal,
-  ): Promise<StorageError> {
-    if (!this.#containerSeen && this.#listings.size > 0) await Promise.allSettled([...this.#listings]);
-    const subject = await notFoundSubject(this.#containerSeen, () => this.bucketExists({ signal }));
-    return this.#fail(response, { operation, target: subject === 'object' ? 'object' : 'container', key });
-  }
-
-  async bucketExists(options: CallOptions = {}): Promise<boolean> {
-    const call = {
+  async bucketExists(options: Store.CallOptions = {}): Promise<boolean> {
+    return this.#exchange.probe({
       operation: 'bucketExists',
       target: 'container',
       method: 'HEAD',
       path: this.#containerPath(),
       signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    const present = presenceOf(response);
-    if (present === undefined) throw this.#fail(response, call);
-    return present;
+    });
   }
 
-  async createBucket(options: CallOptions = {}): Promise<void> {
+  async createBucket(options: Store.CallOptions = {}): Promise<void> {
     // Swift answers 202 for an existing container, but also silently updates it; ask first.
     if (await this.bucketExists(options)) {
       throw alreadyExists(SWIFT_PROVIDER, { bucket: `container "${this.#container}"` });
@@ -250,27 +201,19 @@ export class SwiftStore implements ObjectStore {
       path: this.#containerPath(),
       signal: options.signal,
     } as const;
-    const response = await this.#send(call);
+    const response = await this.#exchange.send(call);
     if (response.status === 201 || response.status === 202 || response.status === 204) return;
-    throw this.#fail(response, { ...call, target: response.status === 404 ? 'account' : 'container' });
+    throw this.#exchange.fail(response, {
+      ...call,
+      target: response.status === 404 ? 'account' : 'container',
+    });
   }
 
-  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
-    const call = {
-      operation: 'stat',
-      target: 'object',
-      method: 'HEAD',
-      path: this.#objectPath(key),
-      key,
-      signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    if (response.status === 404) throw await this.#notFound(response, 'stat', key, options.signal);
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
-    return this.#info(key, response);
+  async stat(key: string, options: Store.CallOptions = {}): Promise<Store.ObjectInfo> {
+    return this.#info(key, await this.#exchange.read(this.#objectCall('stat', 'HEAD', key, options.signal)));
   }
 
-  #info(key: string, response: HttpResponse): ObjectInfo {
+  #info(key: string, response: HttpResponse): Store.ObjectInfo {
     const etag = response.header('etag')?.replace(/"/g, '');
     const lastModified = parseDate(response.header('last-modified'));
     return {
@@ -282,31 +225,12 @@ export class SwiftStore implements ObjectStore {
     };
   }
 
-  async get(key: string, options: CallOptions = {}): Promise<Uint8Array> {
-    const call = {
-      operation: 'get',
-      target: 'object',
-      method: 'GET',
-      path: this.#objectPath(key),
-      key,
-      signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    if (response.status === 404) throw await this.#notFound(response, 'get', key, options.signal);
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
-    return bodyBytes(response);
+  async get(key: string, options: Store.CallOptions = {}): Promise<Uint8Array> {
+    return this.#exchange.readBytes(this.#objectCall('get', 'GET', key, options.signal));
   }
 
-  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<PutResult> {
-    if (isClaimKey(key)) {
-      throw new StorageError({
-        code: 'InvalidConfig',
-        provider: SWIFT_PROVIDER,
-        operation: 'put',
-        key,
-        message: `key "${key}" uses a name reserved for create-if-absent claims`,
-      });
-    }
+  async put(key: string, body: Uint8Array, options: Store.PutOptions = {}): Promise<Store.PutResult> {
+    refuseClaimKey(SWIFT_PROVIDER, key);
     if (!options.ifNotExists) return this.#putObject(key, body, options, false);
     return createExclusively(this.#exclusiveIo(key, options), key, body);
   }
@@ -314,29 +238,20 @@ export class SwiftStore implements ObjectStore {
   async #putObject(
     key: string,
     body: Uint8Array,
-    options: PutOptions,
+    options: Store.PutOptions,
     ifNoneMatch: boolean,
-  ): Promise<PutResult> {
+  ): Promise<Store.PutResult> {
     const md5 = createHash('md5').update(body).digest('hex');
     const headers: Record<string, string> = {
       etag: md5,
       'content-type': options.contentType ?? 'application/octet-stream',
     };
     if (ifNoneMatch) headers['if-none-match'] = '*';
-    const call = {
-      operation: 'put',
-      target: 'object',
-      method: 'PUT',
-      path: this.#objectPath(key),
-      key,
-      headers,
-      body,
-      signal: options.signal,
-    } as const;
+    const call = { ...this.#objectCall('put', 'PUT', key, options.signal), headers, body };
     const attempts = { made: 0 };
-    const response = await this.#send(call, attempts);
+    const response = await this.#exchange.send(call, attempts);
     // PUT into a missing container is the container's 404, never the object's.
-    if (response.status === 404) throw this.#fail(response, { ...call, target: 'container' });
+    if (response.status === 404) throw this.#exchange.fail(response, { ...call, target: 'container' });
     if (ifNoneMatch && response.status === 412 && attempts.made > 1) {
       // An earlier attempt may have stored the object before its answer was lost: if what is there is
       // this very content, the write was ours (the claim scheme lets one creator write `key` at a time).
@@ -344,51 +259,35 @@ export class SwiftStore implements ObjectStore {
       if (stored?.etag === md5)
         return { etag: md5, ...(hexToBase64(md5) ? { contentMd5: hexToBase64(md5) } : {}) };
     }
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
+    if (!isSuccess(response.status)) throw this.#exchange.fail(response, call);
     const etag = response.header('etag')?.replace(/"/g, '');
     return { ...(etag ? { etag } : {}), ...(hexToBase64(etag) ? { contentMd5: hexToBase64(etag) } : {}) };
   }
 
   /** Plain operations for the claim scheme; the final write of `target` keeps `If-None-Match: *`. */
-  #exclusiveIo(target: string, options: PutOptions): ExclusiveCreateIo {
-    const signal = options.signal;
-    return {
+  #exclusiveIo(target: string, options: Store.PutOptions): ExclusiveCreateIo {
+    return claimIo({
       provider: SWIFT_PROVIDER,
-      signal,
+      signal: options.signal,
       write: (key, body) => this.#putObject(key, body, options, key === target),
-      listAll: async (prefix, delimiter) => {
-        const entries: { key: string; lastModified?: Date }[] = [];
-        let pageToken: string | undefined;
-        do {
-          const page = await this.#listPage(prefix, { signal, pageToken, delimiter });
-          entries.push(...page.objects);
-          pageToken = page.nextPageToken;
-        } while (pageToken !== undefined);
-        return entries;
-      },
-      remove: (key) => this.delete(key, { signal }),
-      removeAfterDeadline: (key) => this.delete(key, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) }),
-    };
+      listPage: (prefix, listOptions) => this.#listPage(prefix, listOptions),
+      delete: (key, deleteOptions) => this.delete(key, deleteOptions),
+    });
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
-    const page = await this.#listPage(prefix, options);
-    return {
-      objects: page.objects.filter((object) => !isClaimKey(object.key)),
-      prefixes: page.prefixes.filter((folded) => !isClaimKey(folded)),
-      ...(page.nextPageToken !== undefined ? { nextPageToken: page.nextPageToken } : {}),
-    };
+  async list(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
+    return withoutClaims(await this.#listPage(prefix, options));
   }
 
   /** One page as Swift lists it, claim objects included. */
-  async #listPage(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+  async #listPage(prefix: string, options: Store.ListOptions = {}): Promise<Store.ListPage> {
     const limit = Math.min(MAX_PAGE - 1, Math.max(1, options.limit ?? DEFAULT_PAGE));
     // One entry more than asked tells whether another page exists, without an empty last request.
     const query: Record<string, string> = { format: 'json', limit: String(limit + 1) };
     if (prefix !== '') query.prefix = prefix;
     if (options.delimiter) query.delimiter = options.delimiter;
     if (options.pageToken) query.marker = options.pageToken;
-    const call = {
+    const response = await this.#exchange.expect({
       operation: 'list',
       target: 'container',
       method: 'GET',
@@ -396,11 +295,7 @@ export class SwiftStore implements ObjectStore {
       query,
       key: prefix,
       signal: options.signal,
-    } as const;
-    const sent = this.#send(call);
-    this.#listings.add(sent);
-    const response = await sent.finally(() => this.#listings.delete(sent));
-    if (!isSuccess(response.status)) throw this.#fail(response, call);
+    });
     let entries: z.output<typeof listingSchema>;
     try {
       entries =
@@ -408,17 +303,13 @@ export class SwiftStore implements ObjectStore {
           ? []
           : listingSchema.parse(JSON.parse(response.body.toString('utf8')));
     } catch (error) {
-      throw new StorageError({
-        code: 'Unknown',
-        provider: SWIFT_PROVIDER,
-        operation: 'list',
+      throw unreadableAnswer(SWIFT_PROVIDER, 'list', 'Swift answered the listing with an unreadable body', {
         key: prefix,
-        message: 'Swift answered the listing with an unreadable body',
         cause: error,
       });
     }
     const page = entries.slice(0, limit);
-    const objects: ObjectInfo[] = [];
+    const objects: Store.ObjectInfo[] = [];
     const prefixes: string[] = [];
     for (const entry of page) {
       if (entry.subdir !== undefined) {
@@ -441,18 +332,8 @@ export class SwiftStore implements ObjectStore {
     return { objects, prefixes, ...(nextPageToken !== undefined ? { nextPageToken } : {}) };
   }
 
-  async delete(key: string, options: CallOptions = {}): Promise<void> {
-    const call = {
-      operation: 'delete',
-      target: 'object',
-      method: 'DELETE',
-      path: this.#objectPath(key),
-      key,
-      signal: options.signal,
-    } as const;
-    const response = await this.#send(call);
-    if (isDeleted(response)) return;
-    throw this.#fail(response, call);
+  async delete(key: string, options: Store.CallOptions = {}): Promise<void> {
+    return this.#exchange.remove(this.#objectCall('delete', 'DELETE', key, options.signal));
   }
 
   /** The bulk middleware's limit from the cluster's /info, or undefined when it has none. Read once. */
@@ -480,12 +361,11 @@ export class SwiftStore implements ObjectStore {
     });
   }
 
-  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<void> {
+  async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
     if (keys.length === 0) return;
     const limit = await this.#bulkLimit(options.signal);
     if (limit === undefined) {
-      for (const key of keys) await this.delete(key, options);
-      return;
+      return deleteEach(this, keys, options, 1);
     }
     for (let start = 0; start < keys.length; start += limit) {
       const batch = keys.slice(start, start + limit);
@@ -501,16 +381,14 @@ export class SwiftStore implements ObjectStore {
         key: batch[0],
         signal: options.signal,
       } as const;
-      const response = await this.#send(call);
-      if (!isSuccess(response.status)) throw this.#fail(response, call);
+      const response = await this.#exchange.expect(call);
       const result = bulkDeleteSchema.safeParse(JSON.parse(response.body.toString('utf8') || 'null'));
       if (!result.success)
-        throw new StorageError({
-          code: 'Unknown',
-          provider: SWIFT_PROVIDER,
-          operation: 'delete',
-          message: 'Swift answered the bulk delete with an unreadable body',
-        });
+        throw unreadableAnswer(
+          SWIFT_PROVIDER,
+          'delete',
+          'Swift answered the bulk delete with an unreadable body',
+        );
       // The bulk answer is 200 even when items failed; its own status and error list tell. 404s are fine.
       const failed = (result.data.Errors ?? []).filter(([, status]) => !status.startsWith('404'));
       const overall = Number.parseInt(result.data['Response Status'], 10);
@@ -518,15 +396,9 @@ export class SwiftStore implements ObjectStore {
         const status = Number.parseInt(failed[0]?.[1] ?? result.data['Response Status'], 10);
         const first = failed[0]?.[0];
         const key = first ? decodeURIComponent(first.replace(/^\/[^/]+\//, '')) : undefined;
-        throw swiftError(
+        throw this.#error(
           { status: Number.isFinite(status) ? status : 500 },
-          {
-            operation: 'delete',
-            target: status === 404 ? 'container' : 'object',
-            key,
-            container: this.#container,
-            credentialKeys: this.#auth.plan.credentialKeys,
-          },
+          { operation: 'delete', target: status === 404 ? 'container' : 'object', key },
         );
       }
     }
@@ -537,7 +409,10 @@ export class SwiftStore implements ObjectStore {
   }
 }
 
-export async function createStore(backend: SwiftBackend, context: StoreContext): Promise<ObjectStore> {
+export async function createStore(
+  backend: SwiftBackend,
+  context: Store.StoreContext,
+): Promise<Store.ObjectStore> {
   const plan = planSwiftAuth(context.credentials, context.endpoint);
   const http: HttpClientOptions = {};
   const ca = context.credentials.reveal('CA_CERT_DATA');
