@@ -90,7 +90,7 @@ const neighbours: PlannedObject[] = [
   { key: 'stash/app2/config', body: new Uint8Array(5) },
 ];
 
-describe('cleanup on azurite (real server), through the handler', { timeout: 200_000 }, () => {
+describe('cleanup on azurite (real server), through the handler', { timeout: 400_000 }, () => {
   const ks = kubestashLayout('wipe/a', [
     {
       dir: 'demo/postgres',

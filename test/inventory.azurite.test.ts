@@ -140,7 +140,7 @@ function expected(repositories: ExpectedRepository[]) {
     .sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-describe('inventory on azurite (real server), through the handler', { timeout: 200_000 }, () => {
+describe('inventory on azurite (real server), through the handler', { timeout: 400_000 }, () => {
   const ksPrefix = 'clusters/a';
   const stashPrefix = 'stash/legacy';
   let ks: Layout;
