@@ -6,10 +6,14 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { StorageError } from '../lib/backends/errors.js';
+import { LocalStore } from '../lib/backends/local/store.js';
+import type { ObjectStore } from '../lib/backends/object-store.js';
+import { withConnectionLimit } from '../lib/backends/connection-limit.js';
 import { RequestError } from '../lib/config/request-error.js';
 import { parseStorage } from '../lib/config/manifests.js';
 import { loadRuntimeConfig } from '../lib/config/runtime.js';
-import { assertWipeOutAllowed, wipeOutConfirmation } from '../lib/inventory/wipe.js';
+import { assertWipeOutAllowed, runWipe, wipeOutConfirmation } from '../lib/inventory/wipe.js';
 import { runOperation } from '../lib/operations/run.js';
 import { Deadline } from '../lib/runtime/deadline.js';
 import { silentLog } from '../lib/runtime/log.js';
@@ -133,5 +137,69 @@ describe('cleanup guard', () => {
       status: 403,
     });
     expect(await readdir(join(root, 'repo'))).toEqual(['config']);
+  });
+});
+
+describe('cleanup counts', () => {
+  it('counts what a page deleted before one of its deletes failed, so retried pages add up exactly', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'bsf-wipe-count-'));
+    let files = 0;
+    let bytes = 0;
+    for (const dir of ['a', 'b', 'b/c']) {
+      await mkdir(join(root, 'data', dir), { recursive: true });
+      for (let index = 0; index < 40; index += 1) {
+        const body = 'x'.repeat(index + 1);
+        await writeFile(join(root, 'data', dir, `f${index}`), body);
+        files += 1;
+        bytes += body.length;
+      }
+    }
+    // Every fifth delete fails once, as a busy server would: the walk retries those pages.
+    const local = new LocalStore(root);
+    let deletes = 0;
+    const failedOnce = new Set<string>();
+    const flaky: ObjectStore = {
+      provider: local.provider,
+      location: local.location,
+      capabilities: local.capabilities,
+      bucketExists: local.bucketExists.bind(local),
+      createBucket: local.createBucket.bind(local),
+      stat: local.stat.bind(local),
+      get: local.get.bind(local),
+      put: local.put.bind(local),
+      list: local.list.bind(local),
+      deleteMany: local.deleteMany.bind(local),
+      close: local.close.bind(local),
+      delete: async (key, options) => {
+        deletes += 1;
+        if (deletes % 5 === 0 && !failedOnce.has(key)) {
+          failedOnce.add(key);
+          throw new StorageError({
+            code: 'Unavailable',
+            provider: 'local',
+            operation: 'delete',
+            key,
+            message: 'busy',
+            retryable: true,
+          });
+        }
+        return local.delete(key, options);
+      },
+    };
+    const run = await runWipe({
+      store: withConnectionLimit(flaky, 4),
+      prefix: 'data/',
+      deadline: Deadline.in(60_000),
+      concurrency: 2,
+      log: silentLog,
+    });
+    expect(failedOnce.size).toBeGreaterThan(0);
+    expect(run.complete).toBe(true);
+    expect(run.state.failed).toBe(0);
+    expect(run.state.n).toBe(files);
+    expect(run.state.b).toBe(bytes);
+    expect(await readdir(join(root, 'data'), { recursive: true })).toEqual(
+      expect.not.arrayContaining([expect.stringMatching(/f\d+$/)]),
+    );
   });
 });

@@ -192,16 +192,27 @@ export function md5HexToBase64(hex: string | null | undefined): string | undefin
   return bare && /^[0-9a-f]{32}$/i.test(bare) ? Buffer.from(bare, 'hex').toString('base64') : undefined;
 }
 
+/** How `deleteEach` goes about it. */
+export interface DeleteEachOptions {
+  /** Deletes in flight at once (default: all; a connection-limited store bounds them itself). */
+  width?: number;
+  /** Told each key once its delete succeeded, also when others fail (a caller counting what it removed). */
+  onDeleted?: (key: string) => void;
+}
+
 /**
- * `deleteMany` of a store without batch deletes: one `delete` per key, at most `width` at once (default:
- * all). Every key is tried; the first failure is thrown after all have settled.
+ * `deleteMany` of a store without batch deletes: one `delete` per key. Every key is tried; the first
+ * failure is thrown after all have settled.
  */
 export async function deleteEach(
   store: Pick<ObjectStore, 'delete'>,
   keys: readonly string[],
   options: CallOptions = {},
-  width = keys.length,
+  how: DeleteEachOptions = {},
 ): Promise<void> {
-  const limit = new ConcurrencyLimit(Math.max(1, width));
-  await settleAll(keys, (key) => limit.run(() => store.delete(key, options)));
+  const limit = new ConcurrencyLimit(Math.max(1, how.width ?? keys.length));
+  await settleAll(keys, async (key) => {
+    await limit.run(() => store.delete(key, options));
+    how.onDeleted?.(key);
+  });
 }

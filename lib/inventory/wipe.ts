@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { RequestError, type FieldIssue } from '../config/request-error.js';
 import type { StorageError } from '../backends/errors.js';
-import { joinKey, type ObjectStore } from '../backends/object-store.js';
+import { deleteEach, joinKey, type ObjectInfo, type ObjectStore } from '../backends/object-store.js';
 import { backendLocation, backendPrefix, type StorageTarget } from '../config/backend.js';
 import type { Deadline } from '../runtime/deadline.js';
 import type { Log } from '../runtime/log.js';
@@ -172,6 +172,32 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
   const report = (): void =>
     input.progress?.({ task: 'cleanup', unit: 'objects', done: state.n, bytes: state.b, calls: state.calls });
 
+  /**
+   * Deletes a page's objects and counts what is gone, also when some deletes fail: the walk lists the
+   * page again before retrying it, and objects deleted by the failed attempt are no longer listed.
+   * One key at a time where the store has no batch delete (each in its own connection slot), so a
+   * failure costs no count; a batch request counts when it succeeded.
+   */
+  const deleteCounting = async (objects: readonly ObjectInfo[], signal: AbortSignal): Promise<void> => {
+    const sizes = new Map(objects.map((object) => [object.key, object.size]));
+    const count = (key: string): void => {
+      state.n += 1;
+      state.b += sizes.get(key) ?? 0;
+    };
+    const keys = [...sizes.keys()];
+    try {
+      if (keys.length === 0) return;
+      if (store.capabilities.batchDelete) {
+        await store.deleteMany(keys, { signal });
+        keys.forEach(count);
+      } else {
+        await deleteEach(store, keys, { signal }, { onDeleted: count });
+      }
+    } finally {
+      report();
+    }
+  };
+
   const visitor: WalkVisitor<WipeDir> = {
     async page(task, page, signal) {
       const dir = prefix + task.p;
@@ -179,18 +205,11 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
       const objects = page.objects.filter(
         (object) => object.key.startsWith(dir) && object.key.startsWith(prefix),
       );
-      if (objects.length > 0)
-        await store.deleteMany(
-          objects.map((object) => object.key),
-          { signal },
-        );
+      await deleteCounting(objects, signal);
       const children = page.prefixes
         .filter((child) => child.startsWith(dir))
         .map((child) => child.slice(dir.length, -1));
       if (children.length > 0) task.s = { c: [...(task.s.c ?? []), ...children] };
-      state.n += objects.length;
-      state.b += objects.reduce((sum, object) => sum + object.size, 0);
-      report();
       if (state.n >= nextProgress) {
         log.info('cleanup progress', {
           deletedObjects: state.n,

@@ -330,7 +330,7 @@ export class LocalStore implements Store.ObjectStore {
   }
 
   async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
-    await deleteEach(this, keys, options, 1);
+    await deleteEach(this, keys, options, { width: 1 });
   }
 
   /** Directories (keys relative to the root) inside the fence, as restic's local init makes them; existing ones stay. */

@@ -207,7 +207,7 @@ export class RestStore implements Store.ObjectStore {
 
   async deleteMany(keys: readonly string[], options: Store.CallOptions = {}): Promise<void> {
     for (const key of keys) fileOf(key, 'delete');
-    await deleteEach(this, keys, options, SIDE_CONCURRENCY);
+    await deleteEach(this, keys, options, { width: SIDE_CONCURRENCY });
   }
 
   /** Every file of one type, keyed as ObjectStore keys, sorted. */

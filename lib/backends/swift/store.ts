@@ -365,7 +365,7 @@ export class SwiftStore implements Store.ObjectStore {
     if (keys.length === 0) return;
     const limit = await this.#bulkLimit(options.signal);
     if (limit === undefined) {
-      return deleteEach(this, keys, options, 1);
+      return deleteEach(this, keys, options, { width: 1 });
     }
     for (let start = 0; start < keys.length; start += limit) {
       const batch = keys.slice(start, start + limit);
