@@ -24,7 +24,7 @@ import { serverInfo } from './support/servers.js';
 import { slowListing } from './support/slow-store.js';
 
 // Thousands of blobs: their own azurite, so other suites' calls never queue behind them.
-const azurite = serverInfo('azurite-bulk');
+const azurite = serverInfo('azurite-wipe');
 const account = azurite.accountName as string;
 const container = `cleanup-${randomUUID().slice(0, 8)}`;
 const { handler } = await import('../functions/cleanup.js');

@@ -141,7 +141,7 @@ describe('cleanup guard', () => {
 });
 
 describe('cleanup counts', () => {
-  it('counts what a page deleted before one of its deletes failed, so retried pages add up exactly', async () => {
+  it('counts what a page deleted when some of its deletes failed (or lost their answer), so retried pages add up exactly', async () => {
     const root = await mkdtemp(join(tmpdir(), 'bsf-wipe-count-'));
     let files = 0;
     let bytes = 0;
@@ -154,7 +154,8 @@ describe('cleanup counts', () => {
         bytes += body.length;
       }
     }
-    // Every fifth delete fails once, as a busy server would: the walk retries those pages.
+    // Every fifth delete fails once before deleting, every seventh deletes and then loses its answer, as
+    // a busy server would: the walk retries those pages.
     const local = new LocalStore(root);
     let deletes = 0;
     const failedOnce = new Set<string>();
@@ -183,7 +184,18 @@ describe('cleanup counts', () => {
             retryable: true,
           });
         }
-        return local.delete(key, options);
+        await local.delete(key, options);
+        if (deletes % 7 === 0 && !failedOnce.has(key)) {
+          failedOnce.add(key);
+          throw new StorageError({
+            code: 'Timeout',
+            provider: 'local',
+            operation: 'delete',
+            key,
+            message: 'the answer was lost',
+            retryable: true,
+          });
+        }
       },
     };
     const run = await runWipe({

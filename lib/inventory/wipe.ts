@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { RequestError, type FieldIssue } from '../config/request-error.js';
-import type { StorageError } from '../backends/errors.js';
+import { isMissingObject, type StorageError } from '../backends/errors.js';
 import { deleteEach, joinKey, type ObjectInfo, type ObjectStore } from '../backends/object-store.js';
 import { backendLocation, backendPrefix, type StorageTarget } from '../config/backend.js';
 import type { Deadline } from '../runtime/deadline.js';
@@ -174,13 +174,17 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
 
   /**
    * Deletes a page's objects and counts what is gone, also when some deletes fail: the walk lists the
-   * page again before retrying it, and objects deleted by the failed attempt are no longer listed.
-   * One key at a time where the store has no batch delete (each in its own connection slot), so a
-   * failure costs no count; a batch request counts when it succeeded.
+   * page again before retrying it, and objects deleted by the failed attempt are no longer listed. Where
+   * the store has no batch delete, each key is its own delete (in its own connection slot) and counts
+   * when it succeeds; a key whose delete failed counts when a stat finds it gone (a delete the server
+   * did but whose answer was lost). A batch request counts when it succeeded.
    */
   const deleteCounting = async (objects: readonly ObjectInfo[], signal: AbortSignal): Promise<void> => {
     const sizes = new Map(objects.map((object) => [object.key, object.size]));
+    const counted = new Set<string>();
     const count = (key: string): void => {
+      if (counted.has(key)) return;
+      counted.add(key);
       state.n += 1;
       state.b += sizes.get(key) ?? 0;
     };
@@ -190,9 +194,22 @@ export async function runWipe(input: WipeInput): Promise<WipeRun> {
       if (store.capabilities.batchDelete) {
         await store.deleteMany(keys, { signal });
         keys.forEach(count);
-      } else {
-        await deleteEach(store, keys, { signal }, { onDeleted: count });
+        return;
       }
+      await deleteEach(store, keys, { signal }, { onDeleted: count }).catch(async (error: unknown) => {
+        const unsure = keys.filter((key) => !counted.has(key));
+        await Promise.all(
+          unsure.map((key) =>
+            store.stat(key, { signal }).then(
+              () => undefined,
+              (missing: unknown) => {
+                if (isMissingObject(missing)) count(key);
+              },
+            ),
+          ),
+        );
+        throw error;
+      });
     } finally {
       report();
     }
